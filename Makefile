@@ -1,0 +1,48 @@
+# Every target builds what it needs from nothing: a virtual environment in .venv (or $VENV),
+# Debian packages where a target needs them, and a running PostgreSQL for the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DB ?= sqlite:///sweeptrack.db
+export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test lint typecheck layers pytest postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/track_digits.py --db $(DB)
+	$(VENV)/bin/sweeptrack --db $(DB) runs list --experiment digits
+	$(VENV)/bin/sweeptrack --db $(DB) leaderboard --experiment digits --metric val_f1 --goal maximize
+
+# PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
+postgres:
+	@command -v pg_ctlcluster >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+pytest: $(STAMP) postgres
+	$(VENV)/bin/pytest
+
+test: lint typecheck layers pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_tracking.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Domain objects, events and errors shared by every layer (standard library only)."""

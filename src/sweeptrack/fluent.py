@@ -1,0 +1,181 @@
+"""Module-level run API (``st.start_run``, ``st.log_metric``, ...) over one ContextVar.
+
+This module is the library's boundary with a training script, so it is where defaults come from
+the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory) and
+``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import functools
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sweeptrack.core.model import Artifact, Dataset, RunStatus
+from sweeptrack.run import Run, RunKilled, StoreSink, status_for_exception
+
+__all__ = [
+    "active_run",
+    "end_run",
+    "log_artifact",
+    "log_dataset",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "set_tags",
+    "should_prune",
+    "start_run",
+]
+
+DEFAULT_DB = "sqlite:///sweeptrack.db"
+DEFAULT_EXPERIMENT = "default"
+
+_active: contextvars.ContextVar[Run | None] = contextvars.ContextVar("sweeptrack_run", default=None)
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    *,
+    db: str | None = None,
+    artifacts: str | Path | None = None,
+    capture_environment: bool = True,
+) -> Run:
+    """Start a run and make it the active one; use it as a context manager.
+
+    On leaving the block the run ends FINISHED, FAILED (with the exception's type and message) on
+    an exception, PRUNED on :class:`TrialPruned`, KILLED on SIGTERM or Ctrl-C.
+
+    Example:
+        >>> with st.start_run(experiment="digits", name="baseline") as run:   # doctest: +SKIP
+        ...     st.log_metrics({"loss": 0.4}, step=0)
+    """
+    from sweeptrack.tracking.artifacts import ArtifactRoot, default_artifact_root
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    url = db or os.environ.get("SWEEPTRACK_DB") or DEFAULT_DB
+    store = SqlStore(url)
+    override = str(artifacts) if artifacts else os.environ.get("SWEEPTRACK_ARTIFACTS")
+    root = ArtifactRoot(default_artifact_root(url, override))
+    run = Run(
+        experiment=experiment or DEFAULT_EXPERIMENT,
+        name=name,
+        sink=StoreSink(store),
+        artifacts=root,
+        tags={str(k): str(v) for k, v in (tags or {}).items()},
+    )
+    _active.set(run)
+    _install_sigterm_handler()
+    hook = functools.partial(_end_at_exit, run)
+    atexit.register(hook)
+    run.end_hooks.append(lambda: atexit.unregister(hook))
+    if capture_environment:
+        _capture_environment(run)
+    return run
+
+
+def _capture_environment(run: Run) -> None:
+    from sweeptrack.tracking.environment import capture_environment
+
+    captured = capture_environment(list(sys.argv), Path.cwd())
+    run.log_environment(captured.data)
+    if captured.git_diff:
+        run.log_artifact_bytes("environment/git.diff", captured.git_diff.encode())
+
+
+def active_run() -> Run | None:
+    """The active run of this context, or None."""
+    run = _active.get()
+    return None if run is None or run.ended else run
+
+
+def _run() -> Run:
+    run = active_run()
+    return run if run is not None else start_run()
+
+
+def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
+    """End the active run with ``status`` (a RunStatus or its name, e.g. "failed")."""
+    run = active_run()
+    if run is None:
+        return
+    run.end(status if isinstance(status, RunStatus) else RunStatus(str(status).lower()))
+    _active.set(None)
+
+
+def log_param(key: str, value: Any) -> None:
+    _run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _run().log_params(params)
+
+
+def log_metric(key: str, value: Any, step: int | None = None) -> None:
+    _run().log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    _run().log_metrics(metrics, step)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _run().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _run().set_tags(tags)
+
+
+def log_artifact(path: str | Path, name: str | None = None) -> list[Artifact]:
+    return _run().log_artifact(path, name)
+
+
+def log_dataset(name: str, source: str | Path, context: str | None = None) -> Dataset:
+    return _run().log_dataset(name, source, context)
+
+
+def should_prune() -> bool:
+    """True inside a sweep trial that the controller decided to prune."""
+    run = active_run()
+    return run is not None and run.should_prune()
+
+
+def _end_at_exit(run: Run) -> None:
+    """End a run left open when the interpreter exits (FAILED if an exception ended the script)."""
+    if run.ended:
+        return
+    exc = getattr(sys, "last_value", None) or getattr(sys, "last_exc", None)
+    status, error = status_for_exception(exc)
+    try:
+        run.end(status, error)
+    except Exception as failure:  # the interpreter is going away: say it, do not raise
+        print(f"sweeptrack: could not end run {run.id}: {failure}", file=sys.stderr)
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    run = _active.get()
+    if run is not None and not run.ended:
+        raise RunKilled(f"signal {signal.Signals(signum).name}")
+    # No run to end: behave as if no handler had been installed.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_sigterm_handler() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+

@@ -1,0 +1,1 @@
+"""Conformance suites that the tests run against every backend (shipped for third-party stores)."""

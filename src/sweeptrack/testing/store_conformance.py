@@ -1,0 +1,143 @@
+"""The store contract as tests: subclass :class:`StoreConformance` and provide a ``store`` fixture.
+
+Example:
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def store(self, tmp_path):
+            yield MyStore(tmp_path)
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+import pytest
+
+from sweeptrack.core.errors import InvalidValueError, QueryError, RunNotFoundError
+from sweeptrack.core.model import Artifact, Dataset, RunStatus
+from sweeptrack.tracking.store import Store
+
+__all__ = ["StoreConformance"]
+
+
+def new_run(store: Store, name: str, experiment: str = "exp", start: int = 1_000, **tags: str) -> str:
+    run_id = uuid.uuid4().hex
+    store.create_run(run_id=run_id, experiment=experiment, name=name, start_time=start, tags=tags)
+    return run_id
+
+
+class StoreConformance:
+    """Every test takes the ``store`` fixture: an empty store at the current schema."""
+
+    def test_run_round_trip(self, store: Store) -> None:
+        run_id = new_run(store, "baseline", team="vision")
+        run = store.get_run(run_id)
+        assert (run.name, run.experiment, run.status, run.tags) == (
+            "baseline",
+            "exp",
+            RunStatus.RUNNING,
+            {"team": "vision"},
+        )
+        store.end_run(run_id, RunStatus.FAILED, 2_000, "ValueError: boom")
+        ended = store.get_run(run_id)
+        assert (ended.status, ended.end_time, ended.error) == (RunStatus.FAILED, 2_000, "ValueError: boom")
+        assert [e.name for e in store.list_experiments()] == ["exp"]
+
+    def test_params_keep_their_types(self, store: Store) -> None:
+        run_id = new_run(store, "p")
+        values: dict[str, Any] = {"lr": 1e-3, "bs": 32, "opt": "adam", "aug": False, "layers": [64, 32]}
+        store.log_params(run_id, values)
+        store.log_params(run_id, {"bs": 64})
+        assert dict(store.get_run(run_id).params) == {**values, "bs": 64}
+
+    def test_tags_replace(self, store: Store) -> None:
+        run_id = new_run(store, "t", keep="no")
+        store.set_tags(run_id, {"keep": "yes", "team": "nlp"})
+        assert dict(store.get_run(run_id).tags) == {"keep": "yes", "team": "nlp"}
+
+    def test_metric_summaries_and_history(self, store: Store) -> None:
+        run_id = new_run(store, "m")
+        nan, inf = math.nan, math.inf
+        store.log_metrics(run_id, [("loss", 0.9, 0, 10), ("loss", nan, 1, 11), ("loss", 0.5, 2, 12)])
+        store.log_metrics(run_id, [("loss", 0.1, 1, 13), ("loss", inf, 3, 14), ("acc", nan, 0, 15)])
+        loss = store.get_run(run_id).metrics["loss"]
+        assert (loss.last, loss.min, loss.max, loss.count, loss.last_step) == (inf, 0.1, inf, 5, 3)
+        acc = store.get_run(run_id).metrics["acc"]
+        assert math.isnan(acc.last) and math.isnan(acc.min) and acc.count == 1
+        history = store.get_metric_history(run_id, "loss")
+        assert [(p.step, p.timestamp) for p in history] == [(0, 10), (1, 11), (1, 13), (2, 12), (3, 14)]
+        assert math.isnan(history[1].value) and history[4].value == inf
+
+    def test_last_is_the_highest_step_not_the_latest_batch(self, store: Store) -> None:
+        run_id = new_run(store, "late")
+        store.log_metrics(run_id, [("loss", 0.2, 5, 10)])
+        store.log_metrics(run_id, [("loss", 0.7, 2, 20)])
+        summary = store.get_run(run_id).metrics["loss"]
+        assert (summary.last, summary.last_step, summary.count) == (0.2, 5, 2)
+
+    def test_bad_metric_value_writes_nothing(self, store: Store) -> None:
+        run_id = new_run(store, "bad")
+        with pytest.raises(InvalidValueError, match="not a number"):
+            store.log_metrics(run_id, [("loss", 0.5, 0, 1), ("loss", "abc", 1, 2)])  # type: ignore[list-item]
+        assert store.get_run(run_id).metrics == {}
+        assert store.get_metric_history(run_id, "loss") == []
+
+    def test_unknown_run_is_refused(self, store: Store) -> None:
+        with pytest.raises(RunNotFoundError, match="no run"):
+            store.log_metrics("f" * 32, [("loss", 0.5, 0, 1)])
+        with pytest.raises(RunNotFoundError):
+            store.get_run("f" * 32)
+
+    def test_resolve_by_id_prefix_and_name(self, store: Store) -> None:
+        first = new_run(store, "alpha")
+        second = new_run(store, "beta")
+        assert store.resolve_run(first) == first
+        assert store.resolve_run(second[:10]) == second
+        assert store.resolve_run("alpha") == first
+        with pytest.raises(RunNotFoundError, match="no run with id, id prefix or name 'gamma'"):
+            store.resolve_run("gamma")
+        twin = new_run(store, "alpha")
+        with pytest.raises(RunNotFoundError, match="ambiguous"):
+            store.resolve_run("alpha")
+        assert store.resolve_run(twin) == twin
+
+    def test_search_filters_and_orders(self, store: Store) -> None:
+        runs = {}
+        for i, (lr, opt, f1) in enumerate([(1e-4, "adam", 0.91), (1e-2, "sgd", 0.95), (5e-4, "sgd", 0.7)]):
+            run_id = new_run(store, f"r{i}", start=1_000 + i)
+            store.log_params(run_id, {"lr": lr, "opt": opt})
+            store.log_metrics(run_id, [("val_f1", f1 - 0.2, 0, 1), ("val_f1", f1, 1, 2)])
+            runs[f"r{i}"] = run_id
+        store.end_run(runs["r1"], RunStatus.FINISHED, 5_000, None)
+
+        def names(**kwargs: Any) -> list[str]:
+            return [r.name for r in store.search_runs(**kwargs)]
+
+        assert names() == ["r2", "r1", "r0"]
+        assert names(filter="params.lr < 1e-3", order_by="params.lr") == ["r0", "r2"]
+        assert names(filter="params.opt = 'sgd' and metrics.val_f1 > 0.9") == ["r1"]
+        assert names(filter="(params.opt = 'adam' or status = 'FINISHED')", order_by="metrics.val_f1 desc") == [
+            "r1",
+            "r0",
+        ]
+        assert names(filter="metrics.val_f1.min < 0.6") == ["r2"]
+        assert names(order_by=["metrics.val_f1 DESC"], limit=2) == ["r1", "r0"]
+        assert names(experiment="other") == []
+        with pytest.raises(QueryError, match="column"):
+            store.search_runs(filter="params.lr <")
+
+    def test_artifacts_datasets_environment(self, store: Store) -> None:
+        run_id = new_run(store, "files")
+        artifact = Artifact(path="model/model.pkl", size=12, sha256="a" * 64, created_at=5)
+        store.log_artifact(run_id, artifact)
+        assert store.list_artifacts(run_id) == [artifact]
+        train = Dataset(name="digits", source="data/d.csv", digest="b" * 64, size=10, context="train")
+        store.log_dataset(run_id, train)
+        store.log_dataset(run_id, Dataset(name="digits", source="x", digest="c" * 64, context="train"))
+        datasets = store.list_datasets(run_id)
+        assert [(d.name, d.digest) for d in datasets] == [("digits", "c" * 64)]
+        assert store.get_environment(run_id) is None
+        store.log_environment(run_id, {"python": {"version": "3.11"}, "gpus": []})
+        assert store.get_environment(run_id) == {"python": {"version": "3.11"}, "gpus": []}

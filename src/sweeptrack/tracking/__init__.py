@@ -1,0 +1,1 @@
+"""The tracking database: store interface, SQL store, query language, artifacts, environment."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy implementation of the store (SQLite and PostgreSQL)."""

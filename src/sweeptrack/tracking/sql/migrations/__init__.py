@@ -1,0 +1,1 @@
+"""Alembic migrations of the tracking database (one revision per schema change)."""

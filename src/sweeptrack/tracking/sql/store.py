@@ -1,0 +1,365 @@
+"""SqlStore: the store on SQLite or PostgreSQL through SQLAlchemy 2.x Core."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from sweeptrack.core.errors import RunNotFoundError, SchemaError, StoreError
+from sweeptrack.core.events import PointTuple
+from sweeptrack.core.model import (
+    Artifact,
+    Dataset,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunStatus,
+    encode_param,
+)
+from sweeptrack.tracking.sql import ingest, migrate, reads
+from sweeptrack.tracking.sql import schema as t
+from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, sqlite_path
+from sweeptrack.tracking.store import Store
+
+__all__ = ["SqlStore"]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SqlStore(Store):
+    """The tracking store on a SQLAlchemy URL (or a plain SQLite file path).
+
+    Construction is cheap; the first operation connects and checks the schema revision. An embedded
+    SQLite file that is missing or older is upgraded in place; any other database that is not at the
+    current revision raises :class:`SchemaError` telling to run ``sweeptrack db upgrade``.
+
+    Example:
+        >>> store = SqlStore("sqlite:///sweeptrack.db")          # doctest: +SKIP
+        >>> store.search_runs(filter="metrics.val_f1 > 0.9")      # doctest: +SKIP
+    """
+
+    def __init__(self, url: str | URL, *, auto_upgrade: bool | None = None) -> None:
+        self.url = url if isinstance(url, URL) else parse_db_url(url)
+        self._auto_upgrade = (
+            sqlite_path(self.url) is not None or self.url.database == ":memory:"
+            if auto_upgrade is None
+            else auto_upgrade
+        )
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+        self._run_pks: dict[str, int] = {}
+        self._key_ids: dict[str, int] = {}
+
+    # -- connection and schema ----------------------------------------------------------------
+    @property
+    def display_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, connected and schema-checked on first use."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = make_engine(self.url)
+                    self._check_schema(engine)
+                    self._engine = engine
+        return self._engine
+
+    def _check_schema(self, engine: Engine) -> None:
+        with self._translate_errors():
+            with engine.connect() as conn:
+                revision = migrate.current_revision(conn)
+            if revision == t.HEAD_REVISION:
+                return
+            if revision is not None and revision not in migrate.known_revisions():
+                raise SchemaError(
+                    f"database {self.display_url} is at schema revision {revision!r}, newer than "
+                    f"this sweeptrack knows ({t.HEAD_REVISION!r}); upgrade sweeptrack"
+                )
+            if self._auto_upgrade:
+                migrate.upgrade(engine)
+                return
+            state = "has no sweeptrack schema" if revision is None else f"is at {revision!r}"
+            raise SchemaError(
+                f"database {self.display_url} {state}, this sweeptrack needs "
+                f"{t.HEAD_REVISION!r}; run `sweeptrack db upgrade --db URL`"
+            )
+
+    @contextlib.contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"cannot use database {self.display_url}: {reason}") from exc
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"database error on {self.display_url}: {reason}") from exc
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._translate_errors(), self.engine.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- ids ----------------------------------------------------------------------------------
+    def _run_pk(self, conn: Connection, run_id: str) -> int:
+        pk = self._run_pks.get(run_id)
+        if pk is None:
+            pk = conn.execute(select(t.runs.c.id).where(t.runs.c.uuid == run_id)).scalar()
+            if pk is None:
+                raise RunNotFoundError(f"no run with id {run_id!r}")
+            self._run_pks[run_id] = pk
+        return pk
+
+    def _ensure_key_ids(self, keys: set[str]) -> dict[str, int]:
+        missing = keys - self._key_ids.keys()
+        if missing:
+            with self._write() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO metric_keys (name) VALUES (:name) "
+                        "ON CONFLICT (name) DO NOTHING"
+                    ),
+                    [{"name": key} for key in sorted(missing)],
+                )
+                rows = conn.execute(
+                    select(t.metric_keys.c.name, t.metric_keys.c.id).where(
+                        t.metric_keys.c.name.in_(missing)
+                    )
+                )
+                self._key_ids.update({name: kid for name, kid in rows})
+        return self._key_ids
+
+    def _experiment_id(self, conn: Connection, name: str) -> int:
+        conn.execute(
+            text(
+                "INSERT INTO experiments (name, created_at) VALUES (:name, :now) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            {"name": name, "now": _now_ms()},
+        )
+        return int(
+            conn.execute(
+                select(t.experiments.c.id).where(t.experiments.c.name == name)
+            ).scalar_one()
+        )
+
+    # -- writes -------------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        experiment: str,
+        name: str,
+        start_time: int,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        with self._write() as conn:
+            exp_id = self._experiment_id(conn, experiment)
+            pk = conn.execute(
+                insert(t.runs)
+                .values(
+                    uuid=run_id,
+                    experiment_id=exp_id,
+                    name=name,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start_time,
+                )
+                .returning(t.runs.c.id)
+            ).scalar_one()
+            if tags:
+                _upsert_tags(conn, pk, tags)
+        self._run_pks[run_id] = pk
+
+    def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == pk)
+                .values(status=status.value, end_time=end_time, error=error)
+            )
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        rows = []
+        for key, value in params.items():
+            kind, value_text, number = encode_param(value)
+            rows.append({"key": str(key), "kind": kind.value, "value": value_text, "num": number})
+        if not rows:
+            return
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(
+                text(
+                    "INSERT INTO params (run_id, key, kind, value, value_num) "
+                    "VALUES (:run_id, :key, :kind, :value, :num) ON CONFLICT (run_id, key) DO "
+                    "UPDATE SET kind = excluded.kind, value = excluded.value, "
+                    "value_num = excluded.value_num"
+                ),
+                [{"run_id": pk, **row} for row in rows],
+            )
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        if not tags:
+            return
+        with self._write() as conn:
+            _upsert_tags(conn, self._run_pk(conn, run_id), tags)
+
+    def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
+        if not points:
+            return
+        ingest.check_points(points)
+        summaries = ingest.summarize(points)
+        key_ids = self._ensure_key_ids(set(summaries))
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            ingest.insert_points(conn, pk, key_ids, points)
+            ingest.upsert_summaries(conn, pk, summaries)
+
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(
+                text(
+                    "INSERT INTO artifacts (run_id, path, size, sha256, created_at) "
+                    "VALUES (:run_id, :path, :size, :sha256, :created_at) "
+                    "ON CONFLICT (run_id, path) DO UPDATE SET size = excluded.size, "
+                    "sha256 = excluded.sha256, created_at = excluded.created_at"
+                ),
+                {
+                    "run_id": pk,
+                    "path": artifact.path,
+                    "size": artifact.size,
+                    "sha256": artifact.sha256,
+                    "created_at": artifact.created_at or _now_ms(),
+                },
+            )
+
+    def log_dataset(self, run_id: str, dataset: Dataset) -> None:
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            same = (t.datasets.c.run_id == pk) & (t.datasets.c.name == dataset.name)
+            if dataset.context is None:
+                same &= t.datasets.c.context.is_(None)
+            else:
+                same &= t.datasets.c.context == dataset.context
+            conn.execute(t.datasets.delete().where(same))
+            conn.execute(
+                insert(t.datasets).values(
+                    run_id=pk,
+                    name=dataset.name,
+                    source=dataset.source,
+                    digest=dataset.digest,
+                    size=dataset.size,
+                    context=dataset.context,
+                )
+            )
+
+    def log_environment(self, run_id: str, environment: Mapping[str, Any]) -> None:
+        data = json.dumps(environment, sort_keys=True, default=str)
+        with self._write() as conn:
+            pk = self._run_pk(conn, run_id)
+            conn.execute(t.environments.delete().where(t.environments.c.run_id == pk))
+            conn.execute(insert(t.environments).values(run_id=pk, data=data))
+
+    # -- reads --------------------------------------------------------------------------------
+    def list_experiments(self) -> list[Experiment]:
+        with self._read() as conn:
+            return reads.list_experiments(conn)
+
+    def get_run(self, run_id: str) -> Run:
+        with self._read() as conn:
+            found = reads.load_runs(conn, t.runs.c.uuid == run_id, order=[], limit=None)
+        if not found:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        return found[0]
+
+    def resolve_run(self, ref: str) -> str:
+        with self._read() as conn:
+            return reads.resolve_run(conn, ref)
+
+    def search_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int | None = None,
+    ) -> list[Run]:
+        with self._read() as conn:
+            return reads.search_runs(
+                conn,
+                experiment=experiment,
+                sweep=sweep,
+                filter=filter,
+                order_by=order_by,
+                limit=limit,
+            )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        with self._read() as conn:
+            return reads.metric_history(conn, run_id, key)
+
+    def list_artifacts(self, run_id: str) -> list[Artifact]:
+        with self._read() as conn:
+            return reads.list_artifacts(conn, run_id)
+
+    def list_datasets(self, run_id: str) -> list[Dataset]:
+        with self._read() as conn:
+            return reads.list_datasets(conn, run_id)
+
+    def get_environment(self, run_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return reads.environment(conn, run_id)
+
+    def schema_revision(self) -> str | None:
+        """The revision the database is at (without upgrading or checking it)."""
+        engine = make_engine(self.url)
+        try:
+            with self._translate_errors(), engine.connect() as conn:
+                return migrate.current_revision(conn)
+        finally:
+            engine.dispose()
+
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Bring the database to the current revision; returns (before, after)."""
+        engine = make_engine(self.url)
+        try:
+            with self._translate_errors():
+                return migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+
+
+def _upsert_tags(conn: Connection, run_pk: int, tags: Mapping[str, str]) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO tags (run_id, key, value) VALUES (:run_id, :key, :value) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+        ),
+        [{"run_id": run_pk, "key": str(k), "value": str(v)} for k, v in tags.items()],
+    )

@@ -1,0 +1,158 @@
+"""The store interface: what every tracking backend provides.
+
+Runs are addressed by their 32-character hex id. Writes take plain values, reads return the frozen
+objects of :mod:`sweeptrack.core.model`; database rows never leave a store.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sweeptrack.core.events import (
+    ArtifactLogged,
+    DatasetLogged,
+    EnvironmentCaptured,
+    Event,
+    MetricsLogged,
+    ParamsLogged,
+    PointTuple,
+    RunEnded,
+    RunStarted,
+    TagsSet,
+)
+from sweeptrack.core.model import Artifact, Dataset, Experiment, MetricPoint, Run, RunStatus
+
+__all__ = ["Store"]
+
+
+class Store(abc.ABC):
+    """A tracking backend.
+
+    Contract (checked by :mod:`sweeptrack.testing.store_conformance` against every backend):
+    - writes are atomic: a call that raises has written nothing;
+    - ``log_metrics`` stores every point (NaN and infinities included) and keeps the run's
+      summaries (last, min, max, count, last step) up to date in the same transaction;
+    - ``search_runs`` filters with the filter language of :mod:`sweeptrack.tracking.query` and
+      returns runs with params, tags and metric summaries filled in.
+    """
+
+    # -- writes -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        experiment: str,
+        name: str,
+        start_time: int,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Create a RUNNING run (and its experiment if new)."""
+
+    @abc.abstractmethod
+    def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:
+        """Record the run's terminal status, end time and error text."""
+
+    @abc.abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Store typed params; logging a key again replaces its value."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Store tags; setting a key again replaces its value."""
+
+    @abc.abstractmethod
+    def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
+        """Append (key, value, step, timestamp_ms) points and update the summaries."""
+
+    @abc.abstractmethod
+    def log_artifact(self, run_id: str, artifact: Artifact) -> None:
+        """Record an artifact already copied into the artifact root."""
+
+    @abc.abstractmethod
+    def log_dataset(self, run_id: str, dataset: Dataset) -> None:
+        """Record a dataset; the same (name, context) logged again replaces the earlier one."""
+
+    @abc.abstractmethod
+    def log_environment(self, run_id: str, environment: Mapping[str, Any]) -> None:
+        """Record the run's captured environment (a JSON-serialisable mapping)."""
+
+    # -- reads --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, oldest first."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with this exact id; raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def resolve_run(self, ref: str) -> str:
+        """The id of the one run whose id, id prefix or name is ``ref``; raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int | None = None,
+    ) -> list[Run]:
+        """Runs matching a filter string, ordered (default: newest first)."""
+
+    @abc.abstractmethod
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point of one metric of one run, by step then time."""
+
+    @abc.abstractmethod
+    def list_artifacts(self, run_id: str) -> list[Artifact]:
+        """The run's artifacts by path."""
+
+    @abc.abstractmethod
+    def list_datasets(self, run_id: str) -> list[Dataset]:
+        """The run's datasets by name."""
+
+    @abc.abstractmethod
+    def get_environment(self, run_id: str) -> dict[str, Any] | None:
+        """The run's environment, or None if none was captured."""
+
+    def close(self) -> None:  # noqa: B027 - closing is optional for stores that hold nothing
+        """Release connections."""
+
+    # -- conveniences built on the abstract core ---------------------------------------------
+    def apply(self, events: Sequence[Event]) -> None:
+        """Write a sequence of run events in order (what the background writer and sinks call)."""
+        for event in events:
+            match event:
+                case MetricsLogged(run_id=run_id, points=points):
+                    self.log_metrics(run_id, points)
+                case ParamsLogged(run_id=run_id, params=values):
+                    self.log_params(run_id, values)
+                case TagsSet(run_id=run_id, tags=values):
+                    self.set_tags(run_id, values)
+                case RunStarted():
+                    self.create_run(
+                        run_id=event.run_id,
+                        experiment=event.experiment,
+                        name=event.name,
+                        start_time=event.start_time,
+                        tags=event.tags,
+                    )
+                case RunEnded():
+                    self.end_run(event.run_id, event.status, event.end_time, event.error)
+                case ArtifactLogged(run_id=run_id, artifact=artifact):
+                    self.log_artifact(run_id, artifact)
+                case DatasetLogged(run_id=run_id, dataset=dataset):
+                    self.log_dataset(run_id, dataset)
+                case EnvironmentCaptured(run_id=run_id, environment=environment):
+                    self.log_environment(run_id, environment)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
