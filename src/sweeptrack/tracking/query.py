@@ -282,9 +282,10 @@ filter: or_expr
 ?atom: condition
      | _LPAR or_expr _RPAR
 ?condition: field op value -> comparison
-          | field in_op _LPAR value (_COMMA value)* _RPAR -> in_list
+          | field in_op _LPAR item (_COMMA item)* _RPAR -> in_list
           | field IS NOT? NULL -> is_null
 ?value: NUMBER | SQSTRING | DQSTRING
+?item: NUMBER | SQSTRING | DQSTRING
 op: EQ | NE | LT | LE | GT | GE | LIKE | ILIKE | NOT LIKE | NOT ILIKE
 in_op: NOT? IN
 
@@ -331,7 +332,7 @@ def _parse(text: str, start: str) -> Tree[Token]:
     try:
         return _parser(start).parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(text, exc, "filter" if start == "filter" else "order-by") from None
+        raise _syntax_error(text, exc, start) from None
 
 
 _OPERATORS = "a comparison operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS)"
@@ -367,22 +368,38 @@ def _describe_expected(expected: set[str], what: str) -> str:
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
 
-def _syntax_error(text: str, exc: UnexpectedInput, what: str) -> FilterError:
+def _syntax_error(text: str, exc: UnexpectedInput, start: str) -> FilterError:
+    what = "filter" if start == "filter" else "order-by"
     line, column = exc.line, exc.column
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END" or line < 1:
         line, column = _end_position(text)
-        place = f"at the end of the {what} (column {column})"
+        place = f"{what} error at the end (column {column})"
     else:
         near = exc.token if isinstance(exc, UnexpectedToken) else _word_at(text, exc.pos_in_stream)
         place = _place(line, column, what) + f" near {_quote(str(near))}"
     if isinstance(exc, UnexpectedCharacters) and exc.char in "'\"`":
-        problem = f"unterminated {exc.char}quoted{exc.char} string; close it with {exc.char}"
-    elif isinstance(exc, UnexpectedToken | UnexpectedCharacters):
-        expected = exc.expected if isinstance(exc, UnexpectedToken) else exc.allowed
+        kind = "key" if exc.char == "`" else "string"
+        problem = f"unterminated quoted {kind}; add the closing {exc.char}"
+    elif isinstance(exc, UnexpectedToken):
+        # accepts() asks the parser itself, free of the lookaheads merged into LALR states.
+        expected = exc.interactive_parser.accepts() if exc.interactive_parser else exc.expected
         problem = "expected " + _describe_expected(set(expected), what)
+    elif isinstance(exc, UnexpectedCharacters):
+        problem = "expected " + _describe_expected(_accepts_before_bad_character(text, start), what)
     else:
         problem = "unexpected input"
     return FilterError(f"{place}: {problem}", text=text, line=line, column=column)
+
+
+def _accepts_before_bad_character(text: str, start: str) -> set[str]:
+    """What the parser would have accepted where the lexer met a character it cannot read."""
+    interactive = _parser(start).parse_interactive(text)
+    try:
+        for _token in interactive.iter_parse():
+            pass
+    except UnexpectedCharacters:
+        return set(interactive.accepts())
+    return set()
 
 
 def _place(line: int, column: int, what: str) -> str:

@@ -128,17 +128,18 @@ def _details(
         ):
             params[row.run_id][row.key] = decode_param(ParamKind(row.kind), row.value)
         g = t.tags.c
-        for row in conn.execute(select(g.run_id, g.key, g.value).where(g.run_id.in_(chunk))):
-            tags[row.run_id][row.key] = row.value
+        for tag in conn.execute(select(g.run_id, g.key, g.value).where(g.run_id.in_(chunk))):
+            tags[tag.run_id][tag.key] = tag.value
         s = t.metric_summaries.c
-        for row in conn.execute(select(t.metric_summaries).where(s.run_id.in_(chunk))):
-            summaries[row.run_id][row.key] = MetricSummary(
-                key=row.key,
-                last=nan_if_none(row.last),
-                min=nan_if_none(row.min),
-                max=nan_if_none(row.max),
-                count=row.count,
-                last_step=row.last_step,
+        for summary in conn.execute(select(t.metric_summaries).where(s.run_id.in_(chunk))):
+            m = summary._mapping
+            summaries[m["run_id"]][m["key"]] = MetricSummary(
+                key=m["key"],
+                last=nan_if_none(m["last"]),
+                min=nan_if_none(m["min"]),
+                max=nan_if_none(m["max"]),
+                count=m["count"],
+                last_step=m["last_step"],
             )
     return params, tags, summaries
 
