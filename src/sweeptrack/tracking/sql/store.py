@@ -72,7 +72,11 @@ class SqlStore(Store):
             with self._lock:
                 if self._engine is None:
                     engine = make_engine(self.url)
-                    self._check_schema(engine)
+                    try:
+                        self._check_schema(engine)
+                    except BaseException:
+                        engine.dispose()
+                        raise
                     self._engine = engine
         return self._engine
 
