@@ -99,6 +99,7 @@ def _sqlite_engine(url: URL) -> Engine:
         if path is not None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index inserts stay in memory
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -118,8 +119,20 @@ def _check_sqlite_location(path: Path) -> None:
         raise StoreError(f"cannot open SQLite database {path}: folder {folder} does not exist")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         raise StoreError(f"cannot open SQLite database {path}: the file is not writable")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not _folder_writable(folder):
         raise StoreError(
             f"cannot open SQLite database {path}: folder {folder} is not writable "
             "(SQLite needs it for its journal); choose another --db path"
         )
+
+
+def _folder_writable(folder: Path) -> bool:
+    # os.access says yes to root everywhere; creating a file is the only honest test.
+    probe = folder / f".sweeptrack-probe-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    probe.unlink(missing_ok=True)
+    return True
