@@ -79,7 +79,10 @@ def capture_environment(
             data["git"] = git_info
     except Exception as exc:
         data["git"] = _error(exc)
-    data.update(_soft(_gpu_info, key="gpus"))
+    try:
+        data.update(_gpu_info())
+    except Exception as exc:  # a driver that answers oddly: record why, keep ``gpus`` a list
+        data.update({"gpus": [], "gpu_status": _error(exc)["error"]})
     return CapturedEnvironment(data=data, git_diff=git_diff)
 
 
@@ -87,12 +90,12 @@ def _error(exc: BaseException) -> dict[str, str]:
     return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def _soft(part: Callable[[], Any], key: str | None = None) -> Any:
-    """Run one part; an exception becomes an error record (under ``key`` when given)."""
+def _soft(part: Callable[[], Any]) -> Any:
+    """Run one part; an exception becomes an error record."""
     try:
         return part()
     except Exception as exc:
-        return {key: _error(exc)} if key is not None else _error(exc)
+        return _error(exc)
 
 
 def _python_info() -> dict[str, str]:
