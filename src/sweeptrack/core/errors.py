@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactError",
+    "FilterError",
     "InvalidValueError",
     "QueryError",
     "RunNotFoundError",
@@ -35,6 +36,23 @@ class RunNotFoundError(StoreError):
 
 class QueryError(SweepTrackError):
     """A filter or order-by string is malformed; the message points at the offending token."""
+
+
+class FilterError(QueryError):
+    """A filter or order-by string is malformed at ``line``/``column`` (1-based) of ``text``."""
+
+    def __init__(self, message: str, *, text: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.text = text
+        self.line = line
+        self.column = column
+
+    @property
+    def caret(self) -> str:
+        """The offending line of the text with a ``^`` under the column (two lines)."""
+        lines = self.text.splitlines() or [""]
+        source = lines[min(self.line, len(lines)) - 1]
+        return f"{source}\n{' ' * (self.column - 1)}^"
 
 
 class InvalidValueError(SweepTrackError, ValueError):

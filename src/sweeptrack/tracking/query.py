@@ -8,25 +8,46 @@ and these extras are accepted::
 
 Precedence is NOT > AND > OR; keywords are case-insensitive. This module turns text into a small AST
 of frozen dataclasses and checks it (unknown attributes, strings compared with ``<`` on a metric,
-...); :mod:`sweeptrack.tracking.query_sql` compiles the AST to SQL. Every error is a
+...) and, through :mod:`sweeptrack.tracking.query_sql` (re-exported here), compiles it to SQL
+with :func:`compile_filter`, :func:`compile_order_by` and :func:`field_column`. Every error is a
 :class:`FilterError` (a :class:`~sweeptrack.core.errors.QueryError`) whose one-line message names
 the offending token and its column.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TypeAlias
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sweeptrack.core.errors import QueryError
+from sweeptrack.core.errors import FilterError
 from sweeptrack.core.model import RunStatus
+from sweeptrack.tracking.query_sql import (
+    ATTRIBUTES,
+    DATASET_KEYS,
+    NUMERIC_ATTRIBUTES,
+    And,
+    Comparison,
+    Entity,
+    Field,
+    InList,
+    IsNull,
+    Node,
+    Not,
+    Op,
+    Or,
+    OrderKey,
+    Summary,
+    Value,
+    check_like_pattern,
+    compile_filter,
+    compile_order_by,
+    field_column,
+    value_kind,
+)
 
 __all__ = [
     "ATTRIBUTES",
@@ -47,61 +68,13 @@ __all__ = [
     "Summary",
     "Value",
     "check_like_pattern",
+    "compile_filter",
+    "compile_order_by",
+    "field_column",
     "parse_filter",
     "parse_order_by",
     "value_kind",
 ]
-
-
-class Entity(enum.Enum):
-    """What a field names; the value is the canonical prefix written in filters."""
-
-    METRIC = "metrics"
-    PARAM = "params"
-    TAG = "tags"
-    ATTRIBUTE = "attributes"
-    DATASET = "datasets"
-
-
-class Summary(enum.Enum):
-    """Which per-run summary of a metric a field compares; the value is the column name."""
-
-    LAST = "last"
-    MIN = "min"
-    MAX = "max"
-    COUNT = "count"
-
-
-class Op(enum.Enum):
-    """A binary comparison operator, as written in filters."""
-
-    EQ = "="
-    NE = "!="
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-    LIKE = "LIKE"
-    ILIKE = "ILIKE"
-    NOT_LIKE = "NOT LIKE"
-    NOT_ILIKE = "NOT ILIKE"
-
-
-Value: TypeAlias = str | int | float
-
-# Attribute kinds: which attributes hold numbers (everything else holds strings).
-NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time", "trial_number"})
-ATTRIBUTES = (
-    "run_id",
-    "run_name",
-    "status",
-    "start_time",
-    "end_time",
-    "experiment",
-    "sweep_id",
-    "trial_number",
-)
-DATASET_KEYS = ("name", "digest", "context")
 
 _ATTRIBUTE_ALIASES = {
     **{name: name for name in ATTRIBUTES},
@@ -121,99 +94,6 @@ _SUMMARIES = frozenset(summary.value for summary in Summary)
 _STATUSES = tuple(status.value for status in RunStatus)
 _ORDERING = frozenset({Op.LT, Op.LE, Op.GT, Op.GE})
 _PATTERN_OPS = frozenset({Op.LIKE, Op.ILIKE, Op.NOT_LIKE, Op.NOT_ILIKE})
-_BARE_KEY = re.compile(r"(?!\d)\w+")
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """A filterable value of a run: ``metrics.loss.min``, ``params.lr``, ``status``...
-
-    ``key`` is the metric, param or tag name, the dataset column (name, digest, context) or the
-    canonical attribute name (see ``ATTRIBUTES``). ``summary`` is set only for metrics; the parser
-    writes LAST for a bare ``metrics.NAME`` and the compiler reads None as LAST.
-    """
-
-    entity: Entity
-    key: str
-    summary: Summary | None = None
-
-    def __str__(self) -> str:
-        if self.entity is Entity.ATTRIBUTE:
-            return self.key
-        key = self.key if _BARE_KEY.fullmatch(self.key) else "`" + self.key.replace("`", "``") + "`"
-        text = f"{self.entity.value}.{key}"
-        if self.summary is not None and self.summary is not Summary.LAST:
-            text += f".{self.summary.value}"
-        return text
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """``field op value``; LIKE patterns use ``%`` and ``_`` with ``\\`` as the escape."""
-
-    field: Field
-    op: Op
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class InList:
-    """``field [NOT] IN (v1, v2, ...)``; the values are all strings or all numbers."""
-
-    field: Field
-    values: tuple[Value, ...]
-    negated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class IsNull:
-    """``field IS [NOT] NULL``: whether the run has no value for the field (never logged)."""
-
-    field: Field
-    negated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Node
-
-
-Node: TypeAlias = Comparison | InList | IsNull | And | Or | Not
-
-
-@dataclass(frozen=True, slots=True)
-class OrderKey:
-    """One ORDER BY key: a field and its direction (NULLs always sort last)."""
-
-    field: Field
-    descending: bool = False
-
-
-class FilterError(QueryError):
-    """A filter or order-by string is malformed at ``line``/``column`` (1-based) of ``text``."""
-
-    def __init__(self, message: str, *, text: str, line: int, column: int) -> None:
-        super().__init__(message)
-        self.text = text
-        self.line = line
-        self.column = column
-
-    @property
-    def caret(self) -> str:
-        """The offending line of the text with a ``^`` under the column (two lines)."""
-        lines = self.text.splitlines() or [""]
-        source = lines[min(self.line, len(lines)) - 1]
-        return f"{source}\n{' ' * (self.column - 1)}^"
 
 
 def parse_filter(text: str | None) -> Node | None:
@@ -361,21 +241,26 @@ def _describe_expected(expected: set[str], what: str) -> str:
     if "NAME" in expected and "_LPAR" in expected:
         return "a field (e.g. metrics.acc, params.lr, tags.team, status), NOT or '('"
     if "NAME" in expected:
-        return "a name (bare, `back-ticked` or \"double-quoted\")"
+        return 'a name (bare, `back-ticked` or "double-quoted")'
+    if "$END" in expected:
+        # After reducing a whole expression the parser only reports the end, yet a connective fits too.
+        expected = expected | ({"_AND", "_OR"} if what == "filter" else {"_COMMA"})
     words = [_TERMINAL_WORDS.get(name, name) for name in sorted(expected - {"$END", "_DOT"})]
     if "$END" in expected:
         words.append(f"the end of the {what}")
+    if not words:
+        return "something else"
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
 
 def _syntax_error(text: str, exc: UnexpectedInput, start: str) -> FilterError:
     what = "filter" if start == "filter" else "order-by"
     line, column = exc.line, exc.column
-    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END" or line < 1:
+    if (isinstance(exc, UnexpectedToken) and exc.token.type == "$END") or line < 1:
         line, column = _end_position(text)
         place = f"{what} error at the end (column {column})"
     else:
-        near = exc.token if isinstance(exc, UnexpectedToken) else _word_at(text, exc.pos_in_stream)
+        near = exc.token if isinstance(exc, UnexpectedToken) else _word_at(text, exc.pos_in_stream or 0)
         place = _place(line, column, what) + f" near {_quote(str(near))}"
     if isinstance(exc, UnexpectedCharacters) and exc.char in "'\"`":
         kind = "key" if exc.char == "`" else "string"
@@ -437,25 +322,6 @@ def _number(text: str) -> int | float:
         value = int(text)
         return value if -(2**63) <= value < 2**63 else float(value)
     return float(text)
-
-
-def value_kind(field: Field) -> str:
-    """"number", "string" or "any" (params: numbers compare value_num, strings the text)."""
-    if field.entity is Entity.PARAM:
-        return "any"
-    if field.entity is Entity.METRIC:
-        return "number"
-    if field.entity is Entity.ATTRIBUTE and field.key in NUMERIC_ATTRIBUTES:
-        return "number"
-    return "string"
-
-
-def check_like_pattern(pattern: str) -> None:
-    """Raise ValueError if a LIKE pattern ends with a lone escape character."""
-    if re.search(r"(?<!\\)(?:\\\\)*\\$", pattern):
-        raise ValueError(
-            "LIKE pattern ends with the escape character '\\'; write '\\\\' for a backslash"
-        )
 
 
 class _Builder:
@@ -524,9 +390,7 @@ class _Builder:
             return Field(entity, canonical)
         if entity is Entity.DATASET:
             if key.lower() not in DATASET_KEYS:
-                raise self.error(
-                    rest[0], f"unknown dataset field '{key}'; use {', '.join(DATASET_KEYS)}"
-                )
+                raise self.error(rest[0], f"unknown dataset field '{key}'; use {', '.join(DATASET_KEYS)}")
             return Field(entity, key.lower())
         return Field(entity, key)
 

@@ -1,6 +1,8 @@
-"""Compile filter ASTs and order-by keys to SQLAlchemy Core, correlated against ``schema.runs``.
+"""The filter AST (frozen dataclasses) and its compilation to SQLAlchemy Core.
 
-Use them in a statement that selects from :data:`schema.runs` itself (not an alias)::
+:mod:`sweeptrack.tracking.query` parses text into this AST and re-exports everything here; import
+from there. Compiled conditions and order keys are correlated against :data:`schema.runs` itself
+(not an alias)::
 
     stmt = select(runs).where(compile_filter(parse_filter(text)))
     stmt = stmt.order_by(*compile_order_by(parse_order_by(order)), runs.c.id)
@@ -20,8 +22,12 @@ Semantics, identical on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import enum
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     BigInteger,
@@ -43,37 +49,191 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from sweeptrack.core.errors import QueryError
-from sweeptrack.tracking.query import (
-    ATTRIBUTES,
-    DATASET_KEYS,
-    And,
-    Comparison,
-    Entity,
-    Field,
-    InList,
-    IsNull,
-    Node,
-    Not,
-    Op,
-    Or,
-    OrderKey,
-    Summary,
-    Value,
-    check_like_pattern,
-    value_kind,
-)
 from sweeptrack.tracking.sql import schema
 
-__all__ = ["compile_filter", "compile_order_by", "field_column"]
+__all__ = [
+    "ATTRIBUTES",
+    "DATASET_KEYS",
+    "NUMERIC_ATTRIBUTES",
+    "And",
+    "CaseSensitiveLike",
+    "Comparison",
+    "Entity",
+    "Field",
+    "InList",
+    "IsNull",
+    "Node",
+    "Not",
+    "Op",
+    "Or",
+    "OrderKey",
+    "Summary",
+    "Value",
+    "check_like_pattern",
+    "compile_filter",
+    "compile_order_by",
+    "field_column",
+    "like_to_glob",
+    "value_kind",
+]
+
+
+class Entity(enum.Enum):
+    """What a field names; the value is the canonical prefix written in filters."""
+
+    METRIC = "metrics"
+    PARAM = "params"
+    TAG = "tags"
+    ATTRIBUTE = "attributes"
+    DATASET = "datasets"
+
+
+class Summary(enum.Enum):
+    """Which per-run summary of a metric a field compares; the value is the column name."""
+
+    LAST = "last"
+    MIN = "min"
+    MAX = "max"
+    COUNT = "count"
+
+
+class Op(enum.Enum):
+    """A binary comparison operator, as written in filters."""
+
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    LIKE = "LIKE"
+    ILIKE = "ILIKE"
+    NOT_LIKE = "NOT LIKE"
+    NOT_ILIKE = "NOT ILIKE"
+
+
+Value: TypeAlias = str | int | float
+
+# Attribute kinds: which attributes hold numbers (everything else holds strings).
+NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time", "trial_number"})
+ATTRIBUTES = (
+    "run_id",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "experiment",
+    "sweep_id",
+    "trial_number",
+)
+DATASET_KEYS = ("name", "digest", "context")
+
+_BARE_KEY = re.compile(r"(?!\d)\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A filterable value of a run: ``metrics.loss.min``, ``params.lr``, ``status``...
+
+    ``key`` is the metric, param or tag name, the dataset column (name, digest, context) or the
+    canonical attribute name (see ``ATTRIBUTES``). ``summary`` is set only for metrics; the parser
+    writes LAST for a bare ``metrics.NAME`` and the compiler reads None as LAST.
+    """
+
+    entity: Entity
+    key: str
+    summary: Summary | None = None
+
+    def __str__(self) -> str:
+        if self.entity is Entity.ATTRIBUTE:
+            return self.key
+        key = self.key if _BARE_KEY.fullmatch(self.key) else "`" + self.key.replace("`", "``") + "`"
+        text = f"{self.entity.value}.{key}"
+        if self.summary is not None and self.summary is not Summary.LAST:
+            text += f".{self.summary.value}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``field op value``; LIKE patterns use ``%`` and ``_`` with ``\\`` as the escape."""
+
+    field: Field
+    op: Op
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class InList:
+    """``field [NOT] IN (v1, v2, ...)``; the values are all strings or all numbers."""
+
+    field: Field
+    values: tuple[Value, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IsNull:
+    """``field IS [NOT] NULL``: whether the run has no value for the field (never logged)."""
+
+    field: Field
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Node
+
+
+Node: TypeAlias = Comparison | InList | IsNull | And | Or | Not
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One ORDER BY key: a field and its direction (NULLs always sort last)."""
+
+    field: Field
+    descending: bool = False
+
+
+def value_kind(field: Field) -> str:
+    """The literals a field compares with: "number", "string" or "any" (params take both)."""
+    if field.entity is Entity.PARAM:
+        return "any"
+    if field.entity is Entity.METRIC:
+        return "number"
+    if field.entity is Entity.ATTRIBUTE and field.key in NUMERIC_ATTRIBUTES:
+        return "number"
+    return "string"
+
+
+def check_like_pattern(pattern: str) -> None:
+    """Raise ValueError if a LIKE pattern ends with a lone escape character."""
+    if re.search(r"(?<!\\)(?:\\\\)*\\$", pattern):
+        raise ValueError("LIKE pattern ends with the escape character '\\'; write '\\\\' for a backslash")
+
+
+# -- compilation ---------------------------------------------------------------------------------
 
 _runs = schema.runs
-_ORDERING = {
-    Op.EQ: "__eq__",
-    Op.NE: "__ne__",
-    Op.LT: "__lt__",
-    Op.LE: "__le__",
-    Op.GT: "__gt__",
-    Op.GE: "__ge__",
+_Condition = Callable[[Any], ColumnElement[bool]]
+_OPERATORS: dict[Op, Callable[[Any, Any], Any]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
 }
 
 
@@ -93,14 +253,15 @@ def compile_filter(node: Node | None) -> ColumnElement[bool]:
         case Not(item=item):
             return not_(compile_filter(item))
         case Comparison(field=field, op=op, value=value):
-            _check_value(field, value)
-            return _where(field, lambda column: _compare(column, op, value), nan_matches=op is Op.NE)
+            _check_values(field, [value])
+            numeric = not isinstance(value, str)
+            return _where(field, lambda column: _compare(column, op, value), numeric, nan_matches=op is Op.NE)
         case InList(field=field, values=values, negated=negated):
-            for value in values:
-                _check_value(field, value)
-            return _where(field, lambda column: _in(column, values, negated), nan_matches=negated)
+            _check_values(field, values)
+            numeric = bool(values) and not isinstance(values[0], str)
+            return _where(field, lambda column: _in(column, values, negated), numeric, nan_matches=negated)
         case IsNull(field=field, negated=negated):
-            present = _where(field, lambda column: column.is_not(None), nan_matches=True)
+            present = _where(field, lambda column: column.is_not(None), False, nan_matches=True)
             return present if negated else not_(present)
     raise QueryError(f"cannot compile {node!r}: not a filter node")
 
@@ -114,20 +275,10 @@ def field_column(field: Field) -> ColumnElement[Any]:
     """
     if field.entity is Entity.ATTRIBUTE:
         return _attribute_column(field)
-    table, column = _entity_column(field)
+    table, column = _entity_column(field, numeric=False)
     if field.entity is Entity.DATASET:
-        return (
-            select(func.min(column))
-            .where(table.c.run_id == _runs.c.id)
-            .correlate(_runs)
-            .scalar_subquery()
-        )
-    return (
-        select(column)
-        .where(table.c.run_id == _runs.c.id, table.c.key == field.key)
-        .correlate(_runs)
-        .scalar_subquery()
-    )
+        return _lookup(func.min(column), _of_run(table))
+    return _lookup(column, and_(_of_run(table), table.c.key == field.key))
 
 
 def compile_order_by(keys: Sequence[OrderKey]) -> list[ColumnElement[Any]]:
@@ -140,8 +291,10 @@ def compile_order_by(keys: Sequence[OrderKey]) -> list[ColumnElement[Any]]:
     for key in keys:
         columns = [field_column(key.field)]
         if key.field.entity is Entity.PARAM:
-            numeric = Field(Entity.PARAM, key.field.key)
-            columns.insert(0, _scalar(schema.params, schema.params.c.value_num, numeric.key))
+            params = schema.params
+            columns.insert(
+                0, _lookup(params.c.value_num, and_(_of_run(params), params.c.key == key.field.key))
+            )
         for column in columns:
             clauses.append((column.desc() if key.descending else column.asc()).nulls_last())
     return clauses
@@ -150,27 +303,35 @@ def compile_order_by(keys: Sequence[OrderKey]) -> list[ColumnElement[Any]]:
 # -- conditions ----------------------------------------------------------------------------------
 
 
-def _where(field: Field, condition: Any, *, nan_matches: bool) -> ColumnElement[bool]:
-    """``condition(column)`` for the field, as EXISTS where the field lives in another table."""
+def _where(field: Field, condition: _Condition, numeric: bool, *, nan_matches: bool) -> ColumnElement[bool]:
+    """``condition(column)`` for the field, as EXISTS where the field lives in another table.
+
+    ``nan_matches``: a NULL number (NaN metric, param without a number) satisfies the condition.
+    """
     if field.entity is Entity.ATTRIBUTE:
         return _attribute_condition(field, condition)
-    table, column = _entity_column(field)
+    table, column = _entity_column(field, numeric=numeric)
     where = condition(column)
     if nan_matches and column.nullable and field.entity is not Entity.DATASET:
-        where = or_(column.is_(None), where)  # NULL is NaN (metrics) or "not a number" (params)
-    clauses = [table.c.run_id == _runs.c.id, where]
+        where = or_(column.is_(None), where)
+    clauses = [_of_run(table), where]
     if field.entity is not Entity.DATASET:
         clauses.insert(1, table.c.key == field.key)
     return select(table.c.run_id).where(*clauses).correlate(_runs).exists()
 
 
-def _entity_column(field: Field) -> tuple[Any, Any]:
+def _of_run(table: Any) -> ColumnElement[bool]:
+    return table.c.run_id == _runs.c.id
+
+
+def _entity_column(field: Field, *, numeric: bool) -> tuple[Any, Any]:
     match field.entity:
         case Entity.METRIC:
             summary = field.summary or Summary.LAST
             return schema.metric_summaries, schema.metric_summaries.c[summary.value]
         case Entity.PARAM:
-            return schema.params, schema.params.c.value
+            params = schema.params
+            return params, params.c.value_num if numeric else params.c.value
         case Entity.TAG:
             return schema.tags, schema.tags.c.value
         case Entity.DATASET if field.key in DATASET_KEYS:
@@ -178,7 +339,7 @@ def _entity_column(field: Field) -> tuple[Any, Any]:
     raise QueryError(f"unknown field {field}")
 
 
-def _attribute_condition(field: Field, condition: Any) -> ColumnElement[bool]:
+def _attribute_condition(field: Field, condition: _Condition) -> ColumnElement[bool]:
     if field.key == "experiment":
         experiments = schema.experiments
         return (
@@ -220,21 +381,13 @@ def _lookup(column: Any, condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return select(column).where(condition).correlate(_runs).scalar_subquery()
 
 
-def _scalar(table: Any, column: Any, key: str) -> ColumnElement[Any]:
-    return _lookup(column, and_(table.c.run_id == _runs.c.id, table.c.key == key))
-
-
-def _check_value(field: Field, value: Value) -> None:
+def _check_values(field: Field, values: Sequence[Value]) -> None:
     kind = value_kind(field)
-    if kind != "any" and isinstance(value, str) != (kind == "string"):
-        raise QueryError(f"{field} holds {kind}s; cannot compare it with {value!r}")
-
-
-def _value_column(column: Any, value: Value) -> Any:
-    """Params compare numbers with their numeric copy and strings with their text."""
-    if column is schema.params.c.value and not isinstance(value, str):
-        return schema.params.c.value_num
-    return column
+    for value in values:
+        if isinstance(value, str) != isinstance(values[0], str):
+            raise QueryError(f"an IN list holds only strings or only numbers, not {values!r}")
+        if kind != "any" and isinstance(value, str) != (kind == "string"):
+            raise QueryError(f"{field} holds {kind}s; cannot compare it with {value!r}")
 
 
 def _bind(value: Value) -> Any:
@@ -244,9 +397,8 @@ def _bind(value: Value) -> Any:
 
 
 def _compare(column: Any, op: Op, value: Value) -> ColumnElement[bool]:
-    column = _value_column(column, value)
-    if op in _ORDERING:
-        return getattr(column, _ORDERING[op])(_bind(value))  # type: ignore[no-any-return]
+    if op in _OPERATORS:
+        return _OPERATORS[op](column, _bind(value))
     if not isinstance(value, str):
         raise QueryError(f"{op.value} needs a string pattern, not {value!r}")
     try:
@@ -259,17 +411,16 @@ def _compare(column: Any, op: Op, value: Value) -> ColumnElement[bool]:
         case Op.NOT_LIKE:
             return not_(CaseSensitiveLike(column, value))
         case Op.ILIKE:
-            return column.ilike(value, escape="\\")  # type: ignore[no-any-return]
+            return column.ilike(value, escape="\\")
         case _:
-            return column.not_ilike(value, escape="\\")  # type: ignore[no-any-return]
+            return column.not_ilike(value, escape="\\")
 
 
 def _in(column: Any, values: Sequence[Value], negated: bool) -> ColumnElement[bool]:
     if not values:
         return true() if negated else false()
-    column = _value_column(column, values[0])
     binds = [_bind(value) for value in values]
-    return column.not_in(binds) if negated else column.in_(binds)  # type: ignore[no-any-return]
+    return column.not_in(binds) if negated else column.in_(binds)
 
 
 # -- case-sensitive LIKE ---------------------------------------------------------------------------
@@ -289,6 +440,7 @@ class CaseSensitiveLike(ColumnElement[bool]):
         ("glob", InternalTraversal.dp_clauseelement),
     ]
     type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: no "= 1" where booleans are integers (SQLite)
 
     def __init__(self, expr: ColumnElement[Any], pattern: str) -> None:
         self.expr = expr
@@ -296,7 +448,7 @@ class CaseSensitiveLike(ColumnElement[bool]):
         self.glob = literal(like_to_glob(pattern), String())
 
     @property
-    def _from_objects(self) -> list[Any]:  # type: ignore[override]
+    def _from_objects(self) -> list[Any]:
         return list(self.expr._from_objects)
 
 
@@ -318,9 +470,9 @@ def like_to_glob(pattern: str) -> str:
 def _compile_like(element: CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
     escape = compiler.render_literal_value("\\", String())
     expr, pattern = compiler.process(element.expr, **kw), compiler.process(element.pattern, **kw)
-    return f"{expr} LIKE {pattern} ESCAPE {escape}"
+    return f"({expr} LIKE {pattern} ESCAPE {escape})"
 
 
 @compiles(CaseSensitiveLike, "sqlite")
 def _compile_like_sqlite(element: CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{compiler.process(element.expr, **kw)} GLOB {compiler.process(element.glob, **kw)}"
+    return f"({compiler.process(element.expr, **kw)} GLOB {compiler.process(element.glob, **kw)})"

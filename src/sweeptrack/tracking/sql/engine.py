@@ -34,9 +34,7 @@ def parse_db_url(raw: str) -> URL:
     """
     text = raw.strip()
     if not text:
-        raise StoreError(
-            "database URL is empty; give a path or a URL such as sqlite:///sweeptrack.db"
-        )
+        raise StoreError("database URL is empty; give a path or a URL such as sqlite:///sweeptrack.db")
     if "://" not in text:
         return make_url("sqlite:///" + str(Path(text).expanduser()))
     try:
@@ -82,9 +80,7 @@ def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         _check_sqlite_location(path)
-    kwargs: dict[str, Any] = {
-        "connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
-    }
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if path is None:
         # One shared connection, so the writer thread and the caller see the same in-memory data.
         kwargs["poolclass"] = StaticPool

@@ -68,9 +68,7 @@ def check_points(points: Sequence[PointTuple]) -> None:
     """Refuse points whose value is not a real number (the run API checks earlier; stores too)."""
     for key, value, step, _ts in points:
         if not isinstance(value, float | int) or isinstance(value, bool):
-            raise InvalidValueError(
-                f"metric {key!r} at step {step}: value {value!r} is not a number"
-            )
+            raise InvalidValueError(f"metric {key!r} at step {step}: value {value!r} is not a number")
         if not isinstance(step, int):
             raise InvalidValueError(f"metric {key!r}: step {step!r} is not an integer")
 
@@ -80,22 +78,18 @@ def insert_points(
 ) -> None:
     """Append points through the driver (the caller holds the transaction)."""
     rows = [
-        (run_pk, key_ids[key], step, value if value == value else None, ts)
-        for key, value, step, ts in points
+        (run_pk, key_ids[key], step, value if value == value else None, ts) for key, value, step, ts in points
     ]
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "sqlite":
         raw.executemany(
-            "INSERT INTO metric_points (run_id, key_id, step, value, timestamp) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO metric_points (run_id, key_id, step, value, timestamp) VALUES (?, ?, ?, ?, ?)",
             rows,
         )
         return
     with (
         raw.cursor() as cursor,
-        cursor.copy(
-            "COPY metric_points (run_id, key_id, step, value, timestamp) FROM STDIN"
-        ) as copy,
+        cursor.copy("COPY metric_points (run_id, key_id, step, value, timestamp) FROM STDIN") as copy,
     ):
         for row in rows:
             copy.write_row(row)

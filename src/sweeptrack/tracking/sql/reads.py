@@ -114,18 +114,14 @@ def load_runs(
 
 def _details(
     conn: Connection, pks: list[int]
-) -> tuple[
-    dict[int, dict[str, Any]], dict[int, dict[str, str]], dict[int, dict[str, MetricSummary]]
-]:
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, str]], dict[int, dict[str, MetricSummary]]]:
     params: dict[int, dict[str, Any]] = defaultdict(dict)
     tags: dict[int, dict[str, str]] = defaultdict(dict)
     summaries: dict[int, dict[str, MetricSummary]] = defaultdict(dict)
     for start in range(0, len(pks), _CHUNK):
         chunk = pks[start : start + _CHUNK]
         p = t.params.c
-        for row in conn.execute(
-            select(p.run_id, p.key, p.kind, p.value).where(p.run_id.in_(chunk))
-        ):
+        for row in conn.execute(select(p.run_id, p.key, p.kind, p.value).where(p.run_id.in_(chunk))):
             params[row.run_id][row.key] = decode_param(ParamKind(row.kind), row.value)
         g = t.tags.c
         for tag in conn.execute(select(g.run_id, g.key, g.value).where(g.run_id.in_(chunk))):
@@ -164,8 +160,7 @@ def resolve_run(conn: Connection, ref: str) -> str:
         ]
     if not candidates:
         candidates = [
-            (row.uuid, row.name)
-            for row in conn.execute(select(r.uuid, r.name).where(r.name == ref).limit(6))
+            (row.uuid, row.name) for row in conn.execute(select(r.uuid, r.name).where(r.name == ref).limit(6))
         ]
     if len(candidates) == 1:
         return candidates[0][0]
@@ -204,9 +199,7 @@ def list_artifacts(conn: Connection, run_id: str) -> list[Artifact]:
     pk = _run_pk(conn, run_id)
     a = t.artifacts.c
     rows = conn.execute(select(t.artifacts).where(a.run_id == pk).order_by(a.path))
-    return [
-        Artifact(path=r.path, size=r.size, sha256=r.sha256, created_at=r.created_at) for r in rows
-    ]
+    return [Artifact(path=r.path, size=r.size, sha256=r.sha256, created_at=r.created_at) for r in rows]
 
 
 def list_datasets(conn: Connection, run_id: str) -> list[Dataset]:
@@ -214,8 +207,7 @@ def list_datasets(conn: Connection, run_id: str) -> list[Dataset]:
     d = t.datasets.c
     rows = conn.execute(select(t.datasets).where(d.run_id == pk).order_by(d.name, d.id))
     return [
-        Dataset(name=r.name, source=r.source, digest=r.digest, size=r.size, context=r.context)
-        for r in rows
+        Dataset(name=r.name, source=r.source, digest=r.digest, size=r.size, context=r.context) for r in rows
     ]
 
 

@@ -143,16 +143,11 @@ class SqlStore(Store):
         if missing:
             with self._write() as conn:
                 conn.execute(
-                    text(
-                        "INSERT INTO metric_keys (name) VALUES (:name) "
-                        "ON CONFLICT (name) DO NOTHING"
-                    ),
+                    text("INSERT INTO metric_keys (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"),
                     [{"name": key} for key in sorted(missing)],
                 )
                 rows = conn.execute(
-                    select(t.metric_keys.c.name, t.metric_keys.c.id).where(
-                        t.metric_keys.c.name.in_(missing)
-                    )
+                    select(t.metric_keys.c.name, t.metric_keys.c.id).where(t.metric_keys.c.name.in_(missing))
                 )
                 self._key_ids.update({name: kid for name, kid in rows})
         return self._key_ids
@@ -165,11 +160,7 @@ class SqlStore(Store):
             ),
             {"name": name, "now": _now_ms()},
         )
-        return int(
-            conn.execute(
-                select(t.experiments.c.id).where(t.experiments.c.name == name)
-            ).scalar_one()
-        )
+        return int(conn.execute(select(t.experiments.c.id).where(t.experiments.c.name == name)).scalar_one())
 
     # -- writes -------------------------------------------------------------------------------
     def create_run(

@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
     )
     with op.batch_alter_table("metric_points", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_metric_points_run_key_step", ["run_id", "key_id", "step"], unique=False
-        )
+        batch_op.create_index("ix_metric_points_run_key_step", ["run_id", "key_id", "step"], unique=False)
 
     op.create_table(
         "sweeps",
@@ -86,9 +84,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("uuid"),
     )
     with op.batch_alter_table("runs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_runs_experiment_start", ["experiment_id", "start_time"], unique=False
-        )
+        batch_op.create_index("ix_runs_experiment_start", ["experiment_id", "start_time"], unique=False)
         batch_op.create_index("ix_runs_name", ["name"], unique=False)
         batch_op.create_index("ix_runs_start_time", ["start_time"], unique=False)
         batch_op.create_index("ix_runs_sweep", ["sweep_id", "trial_number"], unique=False)
