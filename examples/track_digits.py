@@ -39,9 +39,7 @@ def train(db: str, lr: float, alpha: float, epochs: int, data_dir: Path) -> None
     with st.start_run(experiment="digits", name=f"sgd-lr{lr:g}-a{alpha:g}", db=db, tags={"model": "sgd"}):
         st.log_params({"lr": lr, "alpha": alpha, "epochs": epochs, "model": "SGDClassifier"})
         st.log_dataset("digits", data_file, context="train")
-        model = SGDClassifier(
-            loss="log_loss", learning_rate="constant", eta0=lr, alpha=alpha, random_state=0
-        )
+        model = SGDClassifier(loss="log_loss", learning_rate="constant", eta0=lr, alpha=alpha, random_state=0)
         for epoch in range(epochs):
             model.partial_fit(x_train, y_train, classes=classes)
             proba = model.predict_proba(x_val)

@@ -197,9 +197,7 @@ class Run:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self.sink.emit(TagsSet(run_id=self.id, tags={str(k): str(v) for k, v in tags.items()}))
 
-    def log_metric(
-        self, key: str, value: Any, step: int | None = None, timestamp: int | None = None
-    ) -> None:
+    def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
         """Buffer one point; ``step`` defaults to the key's previous step + 1 (from 0)."""
         if type(value) is not float:
             value = as_metric_value(key, value)
@@ -241,9 +239,7 @@ class Run:
         self.sink.emit(ArtifactLogged(run_id=self.id, artifact=artifact))
         return artifact
 
-    def log_dataset(
-        self, name: str, source: str | Path, context: str | None = None
-    ) -> Dataset:
+    def log_dataset(self, name: str, source: str | Path, context: str | None = None) -> Dataset:
         """Record a dataset with a digest of its content (a URI is digested by its text)."""
         from sweeptrack.tracking.datasets import digest_dataset
 

@@ -118,7 +118,9 @@ class StoreConformance:
         assert names() == ["r2", "r1", "r0"]
         assert names(filter="params.lr < 1e-3", order_by="params.lr") == ["r0", "r2"]
         assert names(filter="params.opt = 'sgd' and metrics.val_f1 > 0.9") == ["r1"]
-        assert names(filter="(params.opt = 'adam' or status = 'FINISHED')", order_by="metrics.val_f1 desc") == [
+        assert names(
+            filter="(params.opt = 'adam' or status = 'FINISHED')", order_by="metrics.val_f1 desc"
+        ) == [
             "r1",
             "r0",
         ]
