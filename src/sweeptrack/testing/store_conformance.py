@@ -127,6 +127,15 @@ class StoreConformance:
         assert names(filter="metrics.val_f1.min < 0.6") == ["r2"]
         assert names(order_by=["metrics.val_f1 DESC"], limit=2) == ["r1", "r0"]
         assert names(experiment="other") == []
+        bare = new_run(store, "bare", start=2_000)
+        store.log_params(bare, {"lr": 1e-5})
+        assert names(order_by="metrics.val_f1 ASC", limit=10) == ["r2", "r0", "r1", "bare"]
+        assert names(order_by="metrics.val_f1.min DESC, params.lr", limit=2) == ["r1", "r0"]
+        assert names(filter="params.lr < 1e-3", order_by="metrics.val_f1 DESC", limit=5) == [
+            "r0",
+            "r2",
+            "bare",
+        ]
         with pytest.raises(QueryError, match="column"):
             store.search_runs(filter="params.lr <")
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 from sweeptrack.core.errors import InvalidValueError
 from sweeptrack.core.events import PointTuple
 
-__all__ = ["insert_points", "summarize", "upsert_summaries"]
+__all__ = ["insert_points", "nan_if_none", "summarize", "upsert_summaries"]
 
 # (last, last_step, last_timestamp, min, max, count); NaN is None in last/min/max.
 SummaryRow = tuple[float | None, int, int, float | None, float | None, int]
@@ -45,9 +45,15 @@ _UPSERT = text(
 
 
 def summarize(points: Sequence[PointTuple]) -> dict[str, SummaryRow]:
-    """Fold a batch of (key, value, step, timestamp) into one summary row per key."""
+    """Fold a batch of (key, value, step, timestamp) into one summary row per key.
+
+    It also refuses a value that is not a number or a step that is not an integer (the run API
+    checks earlier; a store checks too), in the same pass because this is the hot path.
+    """
     acc: dict[str, list[Any]] = {}
     for key, value, step, ts in points:
+        if type(value) is not float or type(step) is not int:
+            _check_point(key, value, step)
         entry = acc.get(key)
         finite = value if value == value else None
         if entry is None:
@@ -64,13 +70,11 @@ def summarize(points: Sequence[PointTuple]) -> dict[str, SummaryRow]:
     return {key: (e[0], e[1], e[2], e[3], e[4], e[5]) for key, e in acc.items()}
 
 
-def check_points(points: Sequence[PointTuple]) -> None:
-    """Refuse points whose value is not a real number (the run API checks earlier; stores too)."""
-    for key, value, step, _ts in points:
-        if not isinstance(value, float | int) or isinstance(value, bool):
-            raise InvalidValueError(f"metric {key!r} at step {step}: value {value!r} is not a number")
-        if not isinstance(step, int):
-            raise InvalidValueError(f"metric {key!r}: step {step!r} is not an integer")
+def _check_point(key: str, value: Any, step: Any) -> None:
+    if not isinstance(value, float | int) or isinstance(value, bool):
+        raise InvalidValueError(f"metric {key!r} at step {step}: value {value!r} is not a number")
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise InvalidValueError(f"metric {key!r}: step {step!r} is not an integer")
 
 
 def insert_points(

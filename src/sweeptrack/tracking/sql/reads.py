@@ -74,9 +74,42 @@ def search_runs(
     if node is not None:
         where = and_(where, query.compile_filter(node))
     keys = query.parse_order_by(order_by)
-    order = query.compile_order_by(keys) if keys else []
-    order += [t.runs.c.start_time.desc(), t.runs.c.id.desc()]
+    if keys and keys[0].field.entity is query.Entity.METRIC and limit is not None:
+        return _top_by_metric(conn, where, keys, limit)
+    order = [*query.compile_order_by(keys), *_NEWEST_FIRST]
     return load_runs(conn, where, order=order, limit=limit)
+
+
+_NEWEST_FIRST = (t.runs.c.start_time.desc(), t.runs.c.id.desc())
+
+
+def _top_by_metric(conn: Connection, where: ColumnElement[bool], keys: list[Any], limit: int) -> list[Run]:
+    """The first ``limit`` runs ordered by a metric summary, read off the summary index.
+
+    Ordering by a correlated subquery makes the database look at every matching run; joining the
+    summary and ordering by its indexed column (with plain ASC/DESC, which PostgreSQL can walk
+    backwards) stops after ``limit`` rows. Runs without the metric come after, as NULLs last would.
+    """
+    from sweeptrack.tracking import query
+
+    first, rest = keys[0], keys[1:]
+    summary = t.metric_summaries.alias("order_metric")
+    value = summary.c[(first.field.summary or query.Summary.LAST).value]
+    has_value = and_(summary.c.run_id == t.runs.c.id, summary.c.key == first.field.key, value.is_not(None))
+    tail = [*query.compile_order_by(rest), *_NEWEST_FIRST]
+    head = (
+        _base_select()
+        .join(summary, has_value)
+        .where(where)
+        .order_by(value.desc() if first.descending else value.asc(), *tail)
+        .limit(limit)
+    )
+    rows = list(conn.execute(head).all())
+    if len(rows) < limit:
+        missing = ~select(summary.c.run_id).where(has_value).correlate(t.runs).exists()
+        others = _base_select().where(where, missing).order_by(*tail).limit(limit - len(rows))
+        rows += conn.execute(others).all()
+    return _to_runs(conn, rows)
 
 
 def load_runs(
@@ -90,7 +123,10 @@ def load_runs(
     stmt = _base_select().where(where).order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = conn.execute(stmt).all()
+    return _to_runs(conn, conn.execute(stmt).all())
+
+
+def _to_runs(conn: Connection, rows: Sequence[Any]) -> list[Run]:
     pks = [r.id for r in rows]
     params, tags, summaries = _details(conn, pks)
     return [

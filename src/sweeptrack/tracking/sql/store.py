@@ -226,7 +226,6 @@ class SqlStore(Store):
     def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
         if not points:
             return
-        ingest.check_points(points)
         summaries = ingest.summarize(points)
         key_ids = self._ensure_key_ids(set(summaries))
         with self._write() as conn:
