@@ -70,7 +70,7 @@ def test_nan_and_infinity_are_stored_as_such(sqlite_url: str) -> None:
 
 def test_non_numeric_metric_is_refused_at_the_call(sqlite_url: str) -> None:
     with st.start_run(experiment="e", db=sqlite_url, capture_environment=False) as run:
-        with pytest.raises(st.InvalidValueError, match="metric 'loss': value 'abc' .* is not a number"):
+        with pytest.raises(st.InvalidValueError, match=r"metric 'loss': value 'abc' .* is not a number"):
             st.log_metric("loss", "abc")
         with pytest.raises(st.InvalidValueError, match="step"):
             st.log_metric("loss", 1.0, step="x")  # type: ignore[arg-type]
@@ -215,7 +215,8 @@ def test_uncaught_exception_without_a_block_ends_failed(tmp_path: Path, sqlite_u
 WRITER = """
 import sys
 import sweeptrack as st
-with st.start_run(experiment="many", name=f"p{sys.argv[2]}", db=sys.argv[1], capture_environment=False) as run:
+name, url = f"p{sys.argv[2]}", sys.argv[1]
+with st.start_run(experiment="many", name=name, db=url, capture_environment=False) as run:
     for step in range(int(sys.argv[3])):
         st.log_metrics({"loss": 1.0 / (step + 1), "acc": step / 10}, step=step)
         if step % 500 == 0:

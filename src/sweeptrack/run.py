@@ -46,7 +46,7 @@ __all__ = ["Run", "RunKilled", "Sink", "StoreSink", "TrialPruned"]
 _BUFFER_LIMIT = 20_000
 
 
-class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+class TrialPruned(Exception):
     """Raise inside a sweep trial when ``should_prune()`` is true; the run ends as PRUNED."""
 
 
@@ -75,7 +75,7 @@ class Sink(abc.ABC):
     def close(self) -> None:
         """Flush and release."""
 
-    def should_prune(self, run_id: str) -> bool:  # noqa: ARG002 - only sweep sinks prune
+    def should_prune(self, run_id: str) -> bool:
         """Whether a sweep controller asked this run to stop; outside a sweep, never."""
         return False
 

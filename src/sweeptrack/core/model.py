@@ -19,6 +19,7 @@ __all__ = [
     "Artifact",
     "Dataset",
     "Experiment",
+    "Goal",
     "MetricPoint",
     "MetricSummary",
     "ParamKind",
@@ -41,6 +42,13 @@ class RunStatus(enum.Enum):
     @property
     def is_terminal(self) -> bool:
         return self is not RunStatus.RUNNING
+
+
+class Goal(enum.Enum):
+    """Whether a larger or a smaller metric value is better."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
 
 
 class ParamKind(enum.Enum):

@@ -102,6 +102,10 @@ class StoreConformance:
         with pytest.raises(RunNotFoundError, match="ambiguous"):
             store.resolve_run("alpha")
         assert store.resolve_run(twin) == twin
+        hexlike = new_run(store, second[:4])
+        with pytest.raises(RunNotFoundError, match="ambiguous"):
+            store.resolve_run(second[:4])
+        assert store.resolve_run(hexlike) == hexlike
 
     def test_search_filters_and_orders(self, store: Store) -> None:
         runs = {}

@@ -11,11 +11,14 @@ from sweeptrack.tracking.store import Store
 __all__ = ["Client", "open_store"]
 
 
-def open_store(db: str) -> Store:
-    """The store for a database URL or SQLite path (connects on first use)."""
+def open_store(db: str, *, create: bool = True) -> Store:
+    """The store for a database URL or SQLite path (connects on first use).
+
+    ``create=False`` refuses a SQLite file that does not exist instead of creating it.
+    """
     from sweeptrack.tracking.sql.store import SqlStore
 
-    return SqlStore(db)
+    return SqlStore(db, create=create)
 
 
 class Client:
@@ -27,7 +30,7 @@ class Client:
     """
 
     def __init__(self, db: str | Store = "sqlite:///sweeptrack.db") -> None:
-        self.store = db if isinstance(db, Store) else open_store(db)
+        self.store = db if isinstance(db, Store) else open_store(db, create=False)
 
     def search_runs(
         self,

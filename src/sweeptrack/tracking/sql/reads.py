@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select, true
 
 from sweeptrack.core.errors import RunNotFoundError
 from sweeptrack.core.model import (
@@ -185,19 +185,12 @@ def resolve_run(conn: Connection, ref: str) -> str:
     exact = conn.execute(select(r.uuid).where(r.uuid == ref.lower())).scalar()
     if exact is not None:
         return str(exact)
-    candidates: list[tuple[str, str]] = []
+    # A name and an id prefix can both match ("beef"): the user must then say which.
+    match: ColumnElement[bool] = r.name == ref
     if all(ch in "0123456789abcdef" for ch in ref.lower()):
-        prefix = ref.lower()
-        candidates = [
-            (row.uuid, row.name)
-            for row in conn.execute(
-                select(r.uuid, r.name).where(r.uuid.startswith(prefix, autoescape=True)).limit(6)
-            )
-        ]
-    if not candidates:
-        candidates = [
-            (row.uuid, row.name) for row in conn.execute(select(r.uuid, r.name).where(r.name == ref).limit(6))
-        ]
+        match = or_(match, r.uuid.startswith(ref.lower(), autoescape=True))
+    rows = conn.execute(select(r.uuid, r.name).where(match).order_by(r.id).limit(6))
+    candidates: list[tuple[str, str]] = [(row.uuid, row.name) for row in rows]
     if len(candidates) == 1:
         return candidates[0][0]
     if not candidates:
@@ -205,7 +198,8 @@ def resolve_run(conn: Connection, ref: str) -> str:
     shown = ", ".join(f"{uuid[:12]} ({name})" for uuid, name in candidates[:5])
     more = " and more" if len(candidates) > 5 else ""
     raise RunNotFoundError(
-        f"run reference {ref!r} is ambiguous: it matches {shown}{more}; give a longer id prefix"
+        f"run reference {ref!r} is ambiguous: it matches {shown}{more}; "
+        "give a longer id prefix or the full id"
     )
 
 

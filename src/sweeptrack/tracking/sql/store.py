@@ -41,15 +41,17 @@ class SqlStore(Store):
 
     Construction is cheap; the first operation connects and checks the schema revision. An embedded
     SQLite file that is missing or older is upgraded in place; any other database that is not at the
-    current revision raises :class:`SchemaError` telling to run ``sweeptrack db upgrade``.
+    current revision raises :class:`SchemaError` telling to run ``sweeptrack db upgrade``. With
+    ``create=False`` (what read-only commands use) a missing SQLite file is an error, not a new file.
 
     Example:
         >>> store = SqlStore("sqlite:///sweeptrack.db")          # doctest: +SKIP
         >>> store.search_runs(filter="metrics.val_f1 > 0.9")      # doctest: +SKIP
     """
 
-    def __init__(self, url: str | URL, *, auto_upgrade: bool | None = None) -> None:
+    def __init__(self, url: str | URL, *, auto_upgrade: bool | None = None, create: bool = True) -> None:
         self.url = url if isinstance(url, URL) else parse_db_url(url)
+        self._create = create
         self._auto_upgrade = (
             sqlite_path(self.url) is not None or self.url.database == ":memory:"
             if auto_upgrade is None
@@ -71,6 +73,7 @@ class SqlStore(Store):
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
+                    self._check_exists()
                     engine = make_engine(self.url)
                     try:
                         self._check_schema(engine)
@@ -79,6 +82,13 @@ class SqlStore(Store):
                         raise
                     self._engine = engine
         return self._engine
+
+    def _check_exists(self) -> None:
+        path = sqlite_path(self.url)
+        if not self._create and path is not None and not path.exists():
+            raise StoreError(
+                f"no tracking database at {path}; check --db (or SWEEPTRACK_DB), or log a run there first"
+            )
 
     def _check_schema(self, engine: Engine) -> None:
         with self._translate_errors():

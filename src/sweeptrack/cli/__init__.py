@@ -1,0 +1,1 @@
+"""The ``sweeptrack`` command line: parse, build, delegate to reports and the store."""

@@ -1,0 +1,72 @@
+"""What every command shares: the store behind ``--db``, the ``--format`` option, printing.
+
+Nothing heavy is imported here (no SQLAlchemy, no rich), so ``sweeptrack --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from sweeptrack.reports.formats import Format
+
+if TYPE_CHECKING:
+    from sweeptrack.reports.formats import Report
+    from sweeptrack.tracking.sql.store import SqlStore
+    from sweeptrack.tracking.store import Store
+
+__all__ = ["CliContext", "emit", "format_option", "pass_cli"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliContext:
+    """The ``--db`` URL and the store opened for it on first use (closed with the command)."""
+
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from sweeptrack.tracking.client import open_store
+
+            self._store = open_store(self.db, create=False)
+        return self._store
+
+    def sql_store(self) -> SqlStore:
+        """A SQL store for schema commands; it is not schema-checked on creation."""
+        from sweeptrack.tracking.sql.store import SqlStore
+
+        return SqlStore(self.db)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def format_option(command: F) -> F:
+    """``--format table|csv|json|md``, passed to the command as a :class:`Format`."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice([f.value for f in Format], case_sensitive=False),
+        default=Format.TABLE.value,
+        show_default=True,
+        callback=lambda _ctx, _param, value: Format(value.lower()),
+        help="Output format.",
+    )(command)
+
+
+def emit(report: Report, fmt: Format) -> None:
+    """Print a report to standard output in the chosen format."""
+    from sweeptrack.reports.formats import write_report
+
+    write_report(report, fmt)

@@ -1,0 +1,224 @@
+"""Render reports as a rich table, CSV, JSON or Markdown.
+
+A :class:`Report` is one or more :class:`Table` objects (column names and rows of plain cells) plus,
+optionally, the structured data its JSON output should be. Cells keep their Python types until
+rendering: floats print with ``nan``/``inf``/``-inf`` in every text format, and JSON writes those
+three as strings so the output stays valid JSON (``json.loads`` and ``jq`` both accept it).
+
+Rich is imported only when a rich table is drawn, so importing this module is cheap.
+
+Example:
+    >>> table = Table(columns=("key", "value"), rows=(("lr", 0.001), ("loss", float("nan"))))
+    >>> print(render(Report(tables=(table,)), Format.CSV), end="")
+    key,value
+    lr,0.001
+    loss,nan
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+__all__ = [
+    "Format",
+    "Report",
+    "Table",
+    "format_time",
+    "jsonable",
+    "render",
+    "text_cell",
+    "write_report",
+]
+
+_HIGHLIGHT_STYLE = "bold yellow"
+_MAX_PLAIN_WIDTH = 400
+
+
+class Format(enum.Enum):
+    """Output formats of tabular commands; the value is what ``--format`` takes."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    MD = "md"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Table:
+    """Rows of cells under named columns.
+
+    Attributes:
+        columns: Column names; also the keys of each JSON record.
+        rows: One tuple of cells per row, as long as ``columns``.
+        title: Shown above a rich or Markdown table (not in CSV or JSON).
+        name: The key of this table in the JSON object of a report with several tables.
+        highlight: Per row, whether a rich table emphasises it (empty: none are).
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    title: str | None = None
+    name: str = ""
+    highlight: tuple[bool, ...] = ()
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as dicts keyed by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """What a command prints.
+
+    Attributes:
+        tables: The tables, in order.
+        data: What ``--format json`` prints; None prints the one table as a list of records, or
+            several tables as an object of record lists keyed by table name.
+    """
+
+    tables: tuple[Table, ...]
+    data: Any = None
+
+
+def format_time(ms: int | None) -> str | None:
+    """Milliseconds since the epoch as ISO 8601 local time with its UTC offset, to the second."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="seconds")
+
+
+def text_cell(value: Any, *, exact: bool = False) -> str:
+    """One cell as text, the same in every text format.
+
+    Non-finite floats are ``nan``, ``inf`` and ``-inf``; booleans ``true``/``false``; None is
+    empty; lists and dicts are JSON. Other floats get 6 significant digits, or with ``exact`` the
+    shortest text that reads back as the same float.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value) if exact else f"{value:.6g}"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(jsonable(value), sort_keys=True)
+    return str(value)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``"nan"``, ``"inf"`` or ``"-inf"``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return text_cell(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def render(report: Report, fmt: Format) -> str:
+    """The report as CSV, JSON or Markdown text (ending with a newline).
+
+    Several tables in CSV are separated by a blank line, each block headed by a ``# title`` line.
+    For :attr:`Format.TABLE` this gives the plain (uncoloured) rich rendering.
+    """
+    match fmt:
+        case Format.JSON:
+            return _render_json(report)
+        case Format.CSV:
+            return _render_csv(report.tables)
+        case Format.MD:
+            return "\n".join(_markdown(table) for table in report.tables)
+        case Format.TABLE:
+            buffer = io.StringIO()
+            write_report(report, fmt, buffer)
+            return buffer.getvalue()
+
+
+def write_report(report: Report, fmt: Format, file: IO[str] | None = None) -> None:
+    """Write the report to ``file`` (default: standard output).
+
+    A rich table is coloured only on a terminal; elsewhere (a pipe, a file) it is plain text as
+    wide as it needs, so nothing is folded to 80 columns.
+    """
+    if fmt is not Format.TABLE:
+        (file or sys.stdout).write(render(report, fmt))
+        return
+    from rich.console import Console
+
+    console = Console(file=file, markup=False, emoji=False, highlight=False)
+    tables = [_rich_table(table) for table in report.tables]
+    if not console.is_terminal:
+        options = console.options.update_width(_MAX_PLAIN_WIDTH)
+        widest = max((console.measure(t, options=options).maximum for t in tables), default=80)
+        console.width = max(widest, 80)
+    for index, table in enumerate(tables):
+        if index:
+            console.print()
+        console.print(table)
+
+
+def _render_json(report: Report) -> str:
+    data = report.data
+    if data is None:
+        tables = report.tables
+        if len(tables) == 1:
+            data = tables[0].records()
+        else:
+            data = {table.name or table.title or str(i): table.records() for i, table in enumerate(tables)}
+    return json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
+
+
+def _render_csv(tables: Sequence[Table]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for index, table in enumerate(tables):
+        if len(tables) > 1:
+            if index:
+                buffer.write("\n")
+            buffer.write(f"# {table.title or table.name}\n")
+        writer.writerow(table.columns)
+        writer.writerows([text_cell(cell, exact=True) for cell in row] for row in table.rows)
+    return buffer.getvalue()
+
+
+def _markdown(table: Table) -> str:
+    def cell(value: Any) -> str:
+        return text_cell(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+    lines = [f"### {table.title}", ""] if table.title else []
+    lines.append("| " + " | ".join(cell(c) for c in table.columns) + " |")
+    lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
+    lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows)
+    return "\n".join(lines) + "\n"
+
+
+def _rich_table(table: Table) -> RichTable:
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    rich_table = RichTable(title=table.title, title_justify="left")
+    for column in table.columns:
+        rich_table.add_column(Text(column), overflow="fold")
+    for index, row in enumerate(table.rows):
+        emphasise = index < len(table.highlight) and table.highlight[index]
+        rich_table.add_row(
+            *(Text(text_cell(cell)) for cell in row), style=_HIGHLIGHT_STYLE if emphasise else None
+        )
+    return rich_table
