@@ -11,13 +11,11 @@ Example:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sweeptrack.core.model import Goal, Run
 from sweeptrack.reports.formats import Report, Table
-from sweeptrack.reports.runs import short_id
+from sweeptrack.reports.runs import short_id, varying_params
 from sweeptrack.tracking.query import Entity, Field, Summary, parse_filter
 from sweeptrack.tracking.store import Store
 
@@ -136,16 +134,6 @@ def leaderboard(
         summary=summary,
         rows=rows,
         varying_params=varying_params([row.run for row in rows]),
-    )
-
-
-def varying_params(runs: Sequence[Run]) -> tuple[str, ...]:
-    """Param keys, sorted, whose value is not the same in every run (absent counts as a value)."""
-    keys = sorted({key for run in runs for key in run.params})
-    return tuple(
-        key
-        for key in keys
-        if len({json.dumps(run.params.get(key), sort_keys=True, default=str) for run in runs}) > 1
     )
 
 

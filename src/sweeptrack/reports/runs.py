@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ __all__ = [
     "run_details",
     "runs_report",
     "short_id",
+    "varying_params",
 ]
 
 NO_GPU = "no NVIDIA GPU"
@@ -35,8 +37,20 @@ def duration_s(run: Run) -> float | None:
 
 
 def runs_report(runs: Sequence[Run]) -> Report:
-    """One row per run: short id, name, experiment, status, start time and duration."""
-    columns = ("id", "name", "experiment", "status", "started", "duration_s")
+    """One row per run: short id, name, experiment, status, start time, duration, then the params
+    that differ between the runs shown and the last value of every metric."""
+    params = varying_params(runs)
+    metrics = sorted({key for run in runs for key in run.metrics})
+    columns = (
+        "id",
+        "name",
+        "experiment",
+        "status",
+        "started",
+        "duration_s",
+        *(f"params.{key}" for key in params),
+        *(f"metrics.{key}" for key in metrics),
+    )
     rows = tuple(
         (
             short_id(run.id),
@@ -45,10 +59,22 @@ def runs_report(runs: Sequence[Run]) -> Report:
             run.status.value,
             format_time(run.start_time),
             duration_s(run),
+            *(run.params.get(key) for key in params),
+            *(run.metrics[key].last if key in run.metrics else None for key in metrics),
         )
         for run in runs
     )
     return Report(tables=(Table(columns=columns, rows=rows, name="runs"),))
+
+
+def varying_params(runs: Sequence[Run]) -> tuple[str, ...]:
+    """Param keys, sorted, whose value is not the same in every run (absent counts as a value)."""
+    keys = sorted({key for run in runs for key in run.params})
+    return tuple(
+        key
+        for key in keys
+        if len({json.dumps(run.params.get(key), sort_keys=True, default=str) for run in runs}) > 1
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
