@@ -246,3 +246,24 @@ def test_eight_processes_share_one_sqlite_file(tmp_path: Path, sqlite_url: str) 
     for run in runs:
         assert run.status is RunStatus.FINISHED
         assert (run.metrics["loss"].count, run.metrics["acc"].count) == (points, points)
+
+
+def test_uncommitted_changes_are_kept_as_an_artifact(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    (repo / "train.py").write_text("lr = 0.1\n")
+    for args in (["init", "-q"], ["add", "train.py"], ["commit", "-qm", "first"]):
+        subprocess.run([*git, *args], cwd=repo, check=True)
+    (repo / "train.py").write_text("lr = 0.2\n")
+    monkeypatch.chdir(repo)
+    with st.start_run(db=sqlite_url) as run:
+        pass
+    store = SqlStore(sqlite_url)
+    env = store.get_environment(run.id)
+    assert env is not None and env["git"]["dirty"] is True and len(env["git"]["commit"]) == 40
+    (diff,) = [a for a in store.list_artifacts(run.id) if a.path == "environment/git.diff"]
+    blob = tmp_path / "artifacts" / "sha256" / diff.sha256[:2] / diff.sha256
+    assert "+lr = 0.2" in blob.read_text()

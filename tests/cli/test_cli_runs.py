@@ -36,6 +36,13 @@ def test_list_json_is_newest_first_with_short_ids_and_local_iso_times(invoke: In
     assert started.utcoffset() is not None and started.tzinfo is not None
 
 
+def test_list_shows_params_that_differ_and_last_metric_values(invoke: Invoke) -> None:
+    rows = records(invoke("runs", "list", "-e", "digits", "--format", "json").stdout)
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["lr-0.01"]["params.lr"] == 0.01
+    assert all("metrics.val_f1" in row for row in rows)
+
+
 def test_list_filters_by_experiment_filter_and_limit(invoke: Invoke) -> None:
     only_digits = records(invoke("runs", "list", "-e", "digits", "--format", "json").stdout)
     assert {row["experiment"] for row in only_digits} == {"digits"} and len(only_digits) == 3
