@@ -19,21 +19,26 @@ def sqlite_url(tmp_path: os.PathLike[str]) -> str:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema at the current revision, dropped afterwards."""
+def empty_pg_url() -> Iterator[str]:
+    """A URL whose search path is a new, empty PostgreSQL schema, dropped afterwards."""
     from sqlalchemy import create_engine, text
-
-    from sweeptrack.tracking.sql.store import SqlStore
 
     schema = f"st_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     try:
-        SqlStore(url).upgrade_schema()
-        yield url
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(empty_pg_url: str) -> str:
+    """A fresh PostgreSQL schema at the current revision."""
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    SqlStore(empty_pg_url).upgrade_schema()
+    return empty_pg_url

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,24 +96,15 @@ def test_db_upgrade_creates_a_fresh_sqlite_file_then_current_is_up_to_date(
 
 
 @pytest.mark.postgres
-def test_out_of_date_postgres_says_to_upgrade_then_upgrade_fixes_it(invoke: Invoke) -> None:
-    from sqlalchemy import create_engine, text
-
-    schema = f"st_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    try:
-        line = one_error_line(invoke("runs", "list", db=url, expect=None))
-        assert "has no sweeptrack schema" in line and "sweeptrack db upgrade" in line
-        assert "none -> 0001" in invoke("db", "upgrade", db=url).stdout
-        assert "(up to date)" in invoke("db", "current", db=url).stdout
-        assert invoke("runs", "list", "--format", "json", db=url).stdout.strip() == "[]"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def test_out_of_date_postgres_says_to_upgrade_then_upgrade_fixes_it(
+    invoke: Invoke, empty_pg_url: str
+) -> None:
+    url = empty_pg_url
+    line = one_error_line(invoke("runs", "list", db=url, expect=None))
+    assert "has no sweeptrack schema" in line and "sweeptrack db upgrade" in line
+    assert "none -> 0001" in invoke("db", "upgrade", db=url).stdout
+    assert "(up to date)" in invoke("db", "current", db=url).stdout
+    assert invoke("runs", "list", "--format", "json", db=url).stdout.strip() == "[]"
 
 
 # -- the real console script ---------------------------------------------------------------------
