@@ -13,7 +13,9 @@ __all__ = [
     "QueryError",
     "RunNotFoundError",
     "SchemaError",
+    "SpecError",
     "StoreError",
+    "SweepError",
     "SweepTrackError",
 ]
 
@@ -53,6 +55,25 @@ class FilterError(QueryError):
         lines = self.text.splitlines() or [""]
         source = lines[min(self.line, len(lines)) - 1]
         return f"{source}\n{' ' * (self.column - 1)}^"
+
+
+class SpecError(SweepTrackError):
+    """A sweep spec is invalid. The message starts with ``FILE:LINE KEY.PATH:`` and says what is
+    allowed, e.g. ``sweeps/x.yaml:12 parameters.lr.min: must be > 0 for log_uniform_values``."""
+
+    def __init__(
+        self, message: str, *, source: str = "<string>", line: int | None = None, path: str = ""
+    ) -> None:
+        where = source if line is None else f"{source}:{line}"
+        super().__init__(f"{where} {path}: {message}" if path else f"{where}: {message}")
+        self.source = source
+        self.line = line
+        self.path = path
+        self.reason = message
+
+
+class SweepError(SweepTrackError):
+    """A sweep cannot start or go on (an unknown sweep, a spec that does not match on resume, ...)."""
 
 
 class InvalidValueError(SweepTrackError, ValueError):

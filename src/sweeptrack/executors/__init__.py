@@ -1,0 +1,1 @@
+"""Executors run trials and relay their events; they never touch the database."""

@@ -1,0 +1,143 @@
+"""SweepSpec and its parts: what a validated sweep YAML file says, as frozen, typed objects."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.core.model import Goal
+from sweeptrack.core.space import Distribution, unflatten
+
+__all__ = [
+    "ExecutorSpec",
+    "ExecutorType",
+    "Method",
+    "MetricSpec",
+    "ObjectiveSummary",
+    "PrunerSpec",
+    "PrunerType",
+    "Resources",
+    "SweepSpec",
+]
+
+
+class Method(enum.Enum):
+    """How configs are sampled. W&B's grid/random/bayes plus Optuna's samplers (bayes means TPE)."""
+
+    GRID = "grid"
+    RANDOM = "random"
+    BAYES = "bayes"
+    TPE = "tpe"
+    CMAES = "cmaes"
+    GP = "gp"
+    QMC = "qmc"
+    NSGA2 = "nsga2"
+
+
+class ObjectiveSummary(enum.Enum):
+    """Which value of the metric is the trial's objective: its last, or its best by the goal."""
+
+    LAST = "last"
+    BEST = "best"
+
+
+class PrunerType(enum.Enum):
+    """``early_terminate.type``: W&B's hyperband (W&B semantics) or an Optuna pruner."""
+
+    WANDB_HYPERBAND = "wandb_hyperband"  # `type: hyperband` with W&B keys (min_iter / max_iter+s)
+    MEDIAN = "median"
+    PERCENTILE = "percentile"
+    SUCCESSIVE_HALVING = "successive_halving"  # also `asha`
+    HYPERBAND = "hyperband"  # `type: hyperband` with Optuna keys (min_resource, max_resource, ...)
+    THRESHOLD = "threshold"
+    WILCOXON = "wilcoxon"
+    PATIENT = "patient"
+    NONE = "none"
+
+
+class ExecutorType(enum.Enum):
+    LOCAL = "local"
+    RAY = "ray"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSpec:
+    """One objective: the metric's name, its goal, an optional target that stops new trials."""
+
+    name: str
+    goal: Goal = Goal.MINIMIZE
+    target: float | None = None
+    summary: ObjectiveSummary = ObjectiveSummary.LAST
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrunerSpec:
+    """The pruner and its options, exactly as given beside ``type`` (validated by the loader)."""
+
+    type: PrunerType
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutorSpec:
+    type: ExecutorType = ExecutorType.LOCAL
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resources:
+    """Per-trial resources: CPUs (bounds local concurrency), GPUs (may be fractional), GPU memory."""
+
+    cpu: float = 1.0
+    gpu: float = 0.0
+    gpu_memory: int | None = None  # bytes
+    custom: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepSpec:
+    """A validated sweep.
+
+    ``parameters`` is flat and ordered as written (nested blocks become dotted names); ``nested``
+    lists the dotted names that came from nested ``parameters:`` blocks, which :meth:`nest` hands
+    back as nested dicts. Exactly one of ``entrypoint`` (``module:function``) and ``program`` or
+    ``command`` says what a trial runs. ``base_dir`` is the spec file's folder (entrypoints and
+    programs resolve against the working directory, then it).
+    """
+
+    text: str
+    source: str  # the file path as given, or "<string>"
+    base_dir: Path
+    method: Method
+    metrics: tuple[MetricSpec, ...]
+    parameters: Mapping[str, Distribution]
+    nested: frozenset[str] = frozenset()
+    name: str | None = None
+    description: str | None = None
+    experiment: str = "default"
+    entrypoint: str | None = None
+    program: str | None = None
+    command: tuple[str, ...] | None = None
+    run_cap: int | None = None
+    pruner: PrunerSpec | None = None
+    seed: int | None = None
+    parallel: int = 1
+    executor: ExecutorSpec = ExecutorSpec()
+    resources: Resources = Resources()
+    retries: int = 0
+    trial_timeout: float | None = None  # seconds
+    timeout: float | None = None  # seconds, the whole sweep
+
+    @property
+    def metric(self) -> MetricSpec:
+        """The (first) objective."""
+        return self.metrics[0]
+
+    def nest(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Params as the training function receives them: nested blocks as nested dicts."""
+        flat = {k: v for k, v in params.items() if k not in self.nested}
+        inner = unflatten({k: v for k, v in params.items() if k in self.nested})
+        return {**flat, **inner}
