@@ -16,6 +16,7 @@ __all__ = [
     "SpecError",
     "StoreError",
     "SweepError",
+    "SweepNotFoundError",
     "SweepTrackError",
 ]
 
@@ -34,6 +35,10 @@ class SchemaError(StoreError):
 
 class RunNotFoundError(StoreError):
     """A run reference (id, id prefix or name) matched no run, or more than one."""
+
+
+class SweepNotFoundError(StoreError):
+    """A sweep reference (id, id prefix or name) matched no sweep, or more than one."""
 
 
 class QueryError(SweepTrackError):

@@ -35,6 +35,8 @@ class RunStarted:
     name: str
     start_time: int
     tags: Mapping[str, str] = field(default_factory=dict)
+    sweep_id: str | None = None
+    trial_number: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

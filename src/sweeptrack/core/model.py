@@ -25,6 +25,8 @@ __all__ = [
     "ParamKind",
     "Run",
     "RunStatus",
+    "Sweep",
+    "SweepState",
     "decode_param",
     "encode_param",
 ]
@@ -49,6 +51,20 @@ class Goal(enum.Enum):
 
     MAXIMIZE = "maximize"
     MINIMIZE = "minimize"
+
+
+class SweepState(enum.Enum):
+    """Lifecycle of a sweep. STOPPING is a request (``sweep stop``) the controller acts on."""
+
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (SweepState.STOPPED, SweepState.FINISHED, SweepState.FAILED)
 
 
 class ParamKind(enum.Enum):
@@ -170,3 +186,16 @@ class Run:
     params: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, MetricSummary] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sweep:
+    """One search over a space: its spec text, state and where its runs live."""
+
+    id: str
+    name: str
+    experiment: str
+    state: SweepState
+    spec: str
+    created_at: int
+    updated_at: int

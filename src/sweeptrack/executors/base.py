@@ -47,7 +47,7 @@ class TrialRequest:
     search_path: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None  # seconds
-    resources: Resources = Resources()
+    resources: Resources = field(default_factory=Resources)
     artifact_root: str | None = None
 
 

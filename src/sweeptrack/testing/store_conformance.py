@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from sweeptrack.core.errors import InvalidValueError, QueryError, RunNotFoundError
-from sweeptrack.core.model import Artifact, Dataset, RunStatus
+from sweeptrack.core.errors import InvalidValueError, QueryError, RunNotFoundError, SweepNotFoundError
+from sweeptrack.core.model import Artifact, Dataset, RunStatus, SweepState
 from sweeptrack.tracking.store import Store
 
 __all__ = ["StoreConformance"]
@@ -156,3 +156,28 @@ class StoreConformance:
         assert store.get_environment(run_id) is None
         store.log_environment(run_id, {"python": {"version": "3.11"}, "gpus": []})
         assert store.get_environment(run_id) == {"python": {"version": "3.11"}, "gpus": []}
+
+    def test_sweeps_and_their_trials(self, store: Store) -> None:
+        sweep_id = uuid.uuid4().hex
+        sweep = store.create_sweep(
+            sweep_id=sweep_id,
+            experiment="exp",
+            name="lr-search",
+            spec="method: random\n",
+            environment={"a": 1},
+        )
+        assert (sweep.name, sweep.state, sweep.spec) == ("lr-search", SweepState.RUNNING, "method: random\n")
+        trial = uuid.uuid4().hex
+        store.create_run(
+            run_id=trial, experiment="exp", name="t0", start_time=1, sweep_id=sweep_id, trial_number=0
+        )
+        new_run(store, "outside")
+        (found,) = store.search_runs(sweep=sweep_id)
+        assert (found.id, found.sweep_id, found.trial_number) == (trial, sweep_id, 0)
+        assert store.get_environment(trial) == {"a": 1}
+        store.set_sweep_state(sweep_id, SweepState.STOPPING)
+        assert store.get_sweep("lr-search").state is SweepState.STOPPING
+        assert store.get_sweep(sweep_id[:8]).id == sweep_id
+        assert [s.id for s in store.list_sweeps()] == [sweep_id]
+        with pytest.raises(SweepNotFoundError, match="no sweep"):
+            store.get_sweep("nothing")

@@ -22,7 +22,16 @@ from sweeptrack.core.events import (
     RunStarted,
     TagsSet,
 )
-from sweeptrack.core.model import Artifact, Dataset, Experiment, MetricPoint, Run, RunStatus
+from sweeptrack.core.model import (
+    Artifact,
+    Dataset,
+    Experiment,
+    MetricPoint,
+    Run,
+    RunStatus,
+    Sweep,
+    SweepState,
+)
 
 __all__ = ["Store"]
 
@@ -48,8 +57,10 @@ class Store(abc.ABC):
         name: str,
         start_time: int,
         tags: Mapping[str, str] | None = None,
+        sweep_id: str | None = None,
+        trial_number: int | None = None,
     ) -> None:
-        """Create a RUNNING run (and its experiment if new)."""
+        """Create a RUNNING run (and its experiment if new), as a trial when ``sweep_id`` is set."""
 
     @abc.abstractmethod
     def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:
@@ -78,6 +89,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def log_environment(self, run_id: str, environment: Mapping[str, Any]) -> None:
         """Record the run's captured environment (a JSON-serialisable mapping)."""
+
+    @abc.abstractmethod
+    def create_sweep(
+        self,
+        *,
+        sweep_id: str,
+        experiment: str,
+        name: str,
+        spec: str,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Sweep:
+        """Create a RUNNING sweep (and its experiment if new)."""
+
+    @abc.abstractmethod
+    def set_sweep_state(self, sweep_id: str, state: SweepState) -> None:
+        """Record a sweep's new state."""
 
     # -- reads --------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -120,6 +147,15 @@ class Store(abc.ABC):
     def get_environment(self, run_id: str) -> dict[str, Any] | None:
         """The run's environment, or None if none was captured."""
 
+    @abc.abstractmethod
+    def get_sweep(self, ref: str) -> Sweep:
+        """The sweep whose id, unique id prefix or name (the newest of that name) is ``ref``;
+        raises SweepNotFoundError."""
+
+    @abc.abstractmethod
+    def list_sweeps(self, experiment: str | None = None) -> list[Sweep]:
+        """Sweeps, newest first."""
+
     def close(self) -> None:  # noqa: B027 - closing is optional for stores that hold nothing
         """Release connections."""
 
@@ -141,6 +177,8 @@ class Store(abc.ABC):
                         name=event.name,
                         start_time=event.start_time,
                         tags=event.tags,
+                        sweep_id=event.sweep_id,
+                        trial_number=event.trial_number,
                     )
                 case RunEnded():
                     self.end_run(event.run_id, event.status, event.end_time, event.error)

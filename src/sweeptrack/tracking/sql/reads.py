@@ -23,6 +23,7 @@ from sweeptrack.core.model import (
 )
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.ingest import nan_if_none
+from sweeptrack.tracking.sql.sweeps import sweep_environment
 
 __all__ = ["list_experiments", "load_runs", "resolve_run", "search_runs"]
 
@@ -242,6 +243,10 @@ def list_datasets(conn: Connection, run_id: str) -> list[Dataset]:
 
 
 def environment(conn: Connection, run_id: str) -> dict[str, Any] | None:
+    """The run's environment; a trial without its own has its sweep's (captured once per sweep)."""
     pk = _run_pk(conn, run_id)
     data = conn.execute(select(t.environments.c.data).where(t.environments.c.run_id == pk)).scalar()
-    return None if data is None else dict(json.loads(data))
+    if data is not None:
+        return dict(json.loads(data))
+    sweep_pk = conn.execute(select(t.runs.c.sweep_id).where(t.runs.c.id == pk)).scalar()
+    return None if sweep_pk is None else sweep_environment(conn, sweep_pk)

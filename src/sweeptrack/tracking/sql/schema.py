@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = MetaData()
 
@@ -49,6 +49,10 @@ sweeps = Table(
     Column("state", String(32), nullable=False),
     Column("spec", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # 0002: the environment is captured once per sweep, not per trial; state changes are stamped.
+    Column("environment", Text, nullable=True),
+    Column("updated_at", BigInteger, nullable=True),
+    Index("ix_sweeps_name", "name"),
 )
 
 runs = Table(

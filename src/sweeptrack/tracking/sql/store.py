@@ -22,9 +22,11 @@ from sweeptrack.core.model import (
     MetricPoint,
     Run,
     RunStatus,
+    Sweep,
+    SweepState,
     encode_param,
 )
-from sweeptrack.tracking.sql import ingest, migrate, reads
+from sweeptrack.tracking.sql import ingest, migrate, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, sqlite_path
 from sweeptrack.tracking.store import Store
@@ -181,6 +183,8 @@ class SqlStore(Store):
         name: str,
         start_time: int,
         tags: Mapping[str, str] | None = None,
+        sweep_id: str | None = None,
+        trial_number: int | None = None,
     ) -> None:
         with self._write() as conn:
             exp_id = self._experiment_id(conn, experiment)
@@ -189,6 +193,8 @@ class SqlStore(Store):
                 .values(
                     uuid=run_id,
                     experiment_id=exp_id,
+                    sweep_id=None if sweep_id is None else sweeps.sweep_pk(conn, sweep_id),
+                    trial_number=trial_number,
                     name=name,
                     status=RunStatus.RUNNING.value,
                     start_time=start_time,
@@ -289,6 +295,32 @@ class SqlStore(Store):
             conn.execute(t.environments.delete().where(t.environments.c.run_id == pk))
             conn.execute(insert(t.environments).values(run_id=pk, data=data))
 
+    def create_sweep(
+        self,
+        *,
+        sweep_id: str,
+        experiment: str,
+        name: str,
+        spec: str,
+        environment: Mapping[str, Any] | None = None,
+    ) -> Sweep:
+        with self._write() as conn:
+            exp_id = self._experiment_id(conn, experiment)
+            sweeps.create_sweep(
+                conn,
+                sweep_id=sweep_id,
+                experiment_id=exp_id,
+                name=name,
+                spec=spec,
+                environment=environment,
+                now=_now_ms(),
+            )
+        return self.get_sweep(sweep_id)
+
+    def set_sweep_state(self, sweep_id: str, state: SweepState) -> None:
+        with self._write() as conn:
+            sweeps.set_state(conn, sweep_id, state, _now_ms())
+
     # -- reads --------------------------------------------------------------------------------
     def list_experiments(self) -> list[Experiment]:
         with self._read() as conn:
@@ -323,6 +355,14 @@ class SqlStore(Store):
                 order_by=order_by,
                 limit=limit,
             )
+
+    def get_sweep(self, ref: str) -> Sweep:
+        with self._read() as conn:
+            return sweeps.get_sweep(conn, ref)
+
+    def list_sweeps(self, experiment: str | None = None) -> list[Sweep]:
+        with self._read() as conn:
+            return sweeps.list_sweeps(conn, experiment)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         with self._read() as conn:
