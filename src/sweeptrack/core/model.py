@@ -199,3 +199,4 @@ class Sweep:
     spec: str
     created_at: int
     updated_at: int
+    source: str | None = None

@@ -99,6 +99,7 @@ class Store(abc.ABC):
         name: str,
         spec: str,
         environment: Mapping[str, Any] | None = None,
+        source: str | None = None,
     ) -> Sweep:
         """Create a RUNNING sweep (and its experiment if new)."""
 

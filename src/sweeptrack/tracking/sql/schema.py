@@ -52,6 +52,7 @@ sweeps = Table(
     # 0002: the environment is captured once per sweep, not per trial; state changes are stamped.
     Column("environment", Text, nullable=True),
     Column("updated_at", BigInteger, nullable=True),
+    Column("source", Text, nullable=True),  # the spec file's absolute path, for resume
     Index("ix_sweeps_name", "name"),
 )
 

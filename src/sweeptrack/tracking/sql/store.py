@@ -303,6 +303,7 @@ class SqlStore(Store):
         name: str,
         spec: str,
         environment: Mapping[str, Any] | None = None,
+        source: str | None = None,
     ) -> Sweep:
         with self._write() as conn:
             exp_id = self._experiment_id(conn, experiment)
@@ -313,6 +314,7 @@ class SqlStore(Store):
                 name=name,
                 spec=spec,
                 environment=environment,
+                source=source,
                 now=_now_ms(),
             )
         return self.get_sweep(sweep_id)

@@ -23,6 +23,7 @@ def create_sweep(
     name: str,
     spec: str,
     environment: Mapping[str, Any] | None,
+    source: str | None,
     now: int,
 ) -> None:
     conn.execute(
@@ -34,6 +35,7 @@ def create_sweep(
             spec=spec,
             created_at=now,
             updated_at=now,
+            source=source,
             environment=None if environment is None else json.dumps(environment, sort_keys=True, default=str),
         )
     )
@@ -57,7 +59,14 @@ def sweep_pk(conn: Connection, sweep_id: str) -> int:
 def _select() -> Any:
     s = t.sweeps.c
     return select(
-        s.uuid, s.name, s.state, s.spec, s.created_at, s.updated_at, t.experiments.c.name.label("experiment")
+        s.uuid,
+        s.name,
+        s.state,
+        s.spec,
+        s.source,
+        s.created_at,
+        s.updated_at,
+        t.experiments.c.name.label("experiment"),
     ).join_from(t.sweeps, t.experiments, t.experiments.c.id == s.experiment_id)
 
 
@@ -70,6 +79,7 @@ def _to_sweep(row: Row[Any]) -> Sweep:
         spec=row.spec or "",
         created_at=row.created_at,
         updated_at=row.updated_at or row.created_at,
+        source=row.source,
     )
 
 
