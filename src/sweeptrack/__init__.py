@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sweeptrack.core.errors import (
     ArtifactError,
     InvalidValueError,
@@ -39,6 +41,19 @@ from sweeptrack.tracking.client import Client
 
 __version__ = "0.1.0"
 
+
+def run_sweep(spec: Any, db: str = "sqlite:///sweeptrack.db", **options: Any) -> Any:
+    """Run a sweep (a YAML path or a SweepSpec) to its end and return its SweepResult.
+
+    Example:
+        >>> result = st.run_sweep("sweeps/quickstart.yaml", db="sqlite:///sweeptrack.db")  # doctest: +SKIP
+        >>> result.best_value, result.best_params                                        # doctest: +SKIP
+    """
+    from sweeptrack.controller import run_sweep as _run_sweep  # Optuna loads only for sweeps
+
+    return _run_sweep(spec, db, **options)
+
+
 __all__ = [
     "ArtifactError",
     "Client",
@@ -59,6 +74,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "run_sweep",
     "set_tag",
     "set_tags",
     "should_prune",

@@ -1,0 +1,139 @@
+"""``sweeptrack sweep validate|run|resume|list|show|stop``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
+from sweeptrack.reports.formats import Format
+
+__all__ = ["sweep"]
+
+
+@click.group()
+def sweep() -> None:
+    """Define, run, resume and inspect hyperparameter sweeps."""
+
+
+@sweep.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def validate(file: Path) -> None:
+    """Check a sweep file without running it (nothing is written)."""
+    from sweeptrack.spec.load import load_spec
+    from sweeptrack.spec.runnable import check_runnable
+
+    spec = load_spec(file)
+    check_runnable(spec, Path.cwd())
+    runs = spec.entrypoint or " ".join(spec.command or (spec.program or "",))
+    budget = spec.run_cap if spec.run_cap is not None else "until stopped"
+    pruner = spec.pruner.type.value if spec.pruner else "none"
+    metrics = ", ".join(f"{m.name} ({m.goal.value})" for m in spec.metrics)
+    click.echo(
+        f"{file}: ok: method {spec.method.value}, {len(spec.parameters)} parameters, metric {metrics}, "
+        f"pruner {pruner}, run_cap {budget}, parallel {spec.parallel}, runs {runs}"
+    )
+
+
+def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> None:
+    from sweeptrack.cli.progress import ProgressDisplay
+    from sweeptrack.controller import open_sweep
+    from sweeptrack.core.model import SweepState
+    from sweeptrack.reports.leaderboard import leaderboard
+
+    with ProgressDisplay(metric) as display:
+        controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
+        result = controller.run()
+    click.echo(
+        f"sweep {result.name} ({result.sweep_id[:8]}) {result.state.value}: {result.trials} trials, "
+        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed, {result.elapsed:.1f} s"
+    )
+    spec = controller.spec
+    if result.finished:
+        board = leaderboard(cli.store, metric, goal=spec.metric.goal, top=10, sweep=result.sweep_id)
+        emit(board.report(), Format.TABLE)
+    if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
+        raise click.exceptions.Exit(1)
+
+
+@sweep.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
+@click.option("--trials", "-n", type=int, help="At most this many trials (with run_cap, the smaller).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), help="Overrides the spec's executor.")
+@click.option("--resume", is_flag=True, help="Continue this spec's newest sweep instead of starting one.")
+@click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@pass_cli
+def run(
+    cli: CliContext,
+    file: Path,
+    parallel: int | None,
+    trials: int | None,
+    executor: str | None,
+    resume: bool,
+    artifacts: str | None,
+) -> None:
+    """Run the sweep defined in FILE, showing progress, then print its leaderboard."""
+    import dataclasses
+
+    from sweeptrack.spec.load import load_spec
+    from sweeptrack.spec.model import ExecutorSpec, ExecutorType
+
+    spec = load_spec(file)
+    if executor is not None:
+        spec = dataclasses.replace(spec, executor=ExecutorSpec(type=ExecutorType(executor)))
+    args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
+    _run(cli, {**args, "artifacts": artifacts}, spec.metric.name)
+
+
+@sweep.command()
+@click.argument("ref", metavar="SWEEP")
+@click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
+@click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@pass_cli
+def resume(cli: CliContext, ref: str, parallel: int | None, artifacts: str | None) -> None:
+    """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off."""
+    from sweeptrack.controller.session import resume_spec
+
+    spec = resume_spec(cli.store, ref)
+    sweep_id = cli.store.get_sweep(ref).id
+    args = {"spec": spec, "db": cli.db, "parallel": parallel, "resume": sweep_id, "artifacts": artifacts}
+    _run(cli, args, spec.metric.name)
+
+
+@sweep.command("list")
+@click.option("--experiment", "-e", help="Only sweeps of this experiment.")
+@format_option
+@pass_cli
+def list_(cli: CliContext, experiment: str | None, fmt: Format) -> None:
+    """Sweeps, newest first, with their trial counts."""
+    from sweeptrack.reports.sweeps import sweeps_report
+
+    emit(sweeps_report(cli.store, cli.store.list_sweeps(experiment)), fmt)
+
+
+@sweep.command()
+@click.argument("ref", metavar="SWEEP")
+@format_option
+@pass_cli
+def show(cli: CliContext, ref: str, fmt: Format) -> None:
+    """A sweep's spec, state, counts, best trial and the compute pruning saved."""
+    from sweeptrack.reports.sweeps import summarize_sweep
+
+    emit(summarize_sweep(cli.store, ref).report(), fmt)
+
+
+@sweep.command()
+@click.argument("ref", metavar="SWEEP")
+@pass_cli
+def stop(cli: CliContext, ref: str) -> None:
+    """Ask a running sweep to start no new trial; running trials finish."""
+    from sweeptrack.core.model import SweepState
+
+    found = cli.store.get_sweep(ref)
+    if found.state.is_terminal:
+        click.echo(f"sweep {found.name} ({found.id[:8]}) is already {found.state.value}")
+        return
+    cli.store.set_sweep_state(found.id, SweepState.STOPPING)
+    click.echo(f"sweep {found.name} ({found.id[:8]}): stop requested; running trials will finish")

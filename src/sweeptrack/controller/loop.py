@@ -1,0 +1,434 @@
+"""Controller: runs one sweep to its budget, as the only writer to the database.
+
+Each turn of the loop dispatches trials while the executor has room and the budget allows, polls
+the executor, writes the trials' events in batches, feeds every intermediate value of the
+objective to the pruner as it arrives (a prune decision goes back to the trial at once), and when
+a trial ends writes its status and tells the search. The budget (run_cap, grid size, --trials)
+counts trial numbers, so parallel workers, retries and resume never exceed it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.controller.trials import Counts, Ledger, Pending, Running, objective_values
+from sweeptrack.core.errors import SweepTrackError
+from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
+from sweeptrack.core.model import Goal, RunStatus, SweepState
+from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
+from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
+from sweeptrack.spec.model import SweepSpec
+from sweeptrack.tracking.artifacts import ArtifactRoot
+from sweeptrack.tracking.store import Store
+
+__all__ = ["Controller", "SweepProgress", "SweepResult"]
+
+_FLUSH_EVERY_S = 0.25
+_STOP_CHECK_EVERY_S = 1.0
+_TAIL = 4000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepProgress:
+    """What a progress display shows; sent after every change and at least every poll."""
+
+    sweep_id: str
+    name: str
+    budget: int | None
+    dispatched: int
+    running: int
+    finished: int
+    pruned: int
+    failed: int
+    killed: int
+    best_value: float | None
+    best_trial: int | None
+    elapsed: float
+    eta: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepResult:
+    """How a sweep ended (``st.run_sweep`` returns it)."""
+
+    sweep_id: str
+    name: str
+    experiment: str
+    state: SweepState
+    trials: int
+    finished: int
+    pruned: int
+    failed: int
+    killed: int
+    best_run_id: str | None
+    best_value: float | None
+    best_params: Mapping[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+class Controller:
+    """Drives one sweep. Build it with :func:`sweeptrack.controller.open_sweep`."""
+
+    def __init__(
+        self,
+        *,
+        spec: SweepSpec,
+        store: Store,
+        executor: Executor,
+        search: Search,
+        sweep_id: str,
+        name: str,
+        cwd: Path,
+        artifacts: ArtifactRoot,
+        budget: int | None,
+        ledger: Ledger | None = None,
+        on_progress: Callable[[SweepProgress], None] | None = None,
+        python: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.store = store
+        self.executor = executor
+        self.search = search
+        self.sweep_id = sweep_id
+        self.name = name
+        self.cwd = cwd
+        self.artifacts = artifacts
+        self.budget = budget
+        self.ledger = ledger or Ledger()
+        self.on_progress = on_progress
+        self.python = python
+        self._pending_events: list[Event] = []
+        self._last_flush = time.monotonic()
+        self._last_stop_check = 0.0
+        self._started = time.monotonic()
+        self._stop_new = False
+        self._exhausted = False
+        self._state = SweepState.FINISHED
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> SweepResult:
+        """Run until the budget is spent, the space is exhausted, the target is met, the timeout
+        passes or someone stops the sweep. Ctrl-C stops running trials and ends the sweep STOPPED."""
+        try:
+            while True:
+                self._check_stop()
+                self._dispatch()
+                if not self.ledger.running and not self._can_dispatch():
+                    break
+                self._handle(self.executor.poll(0.05))
+                self._flush_events(force=False)
+                self._report_progress()
+        except KeyboardInterrupt:
+            self._state = SweepState.STOPPED
+            self._cancel_all(RunStatus.KILLED, "sweep interrupted (Ctrl-C)")
+        except BaseException:
+            self._state = SweepState.FAILED
+            raise
+        finally:
+            self._flush_events(force=True)
+            self.executor.shutdown()
+            self.store.set_sweep_state(self.sweep_id, self._state)
+        self._report_progress()
+        return self._result()
+
+    def _can_dispatch(self) -> bool:
+        if self._stop_new:
+            return False
+        if self.ledger.pending:
+            return True
+        if self._exhausted:
+            return False
+        return self.budget is None or self.ledger.next_number < self.budget
+
+    def _dispatch(self) -> None:
+        while self._can_dispatch() and self.executor.capacity > 0:
+            if self.ledger.pending:
+                pending = self.ledger.pending.popleft()
+                self.search.enqueue(pending.params)
+                asked = self.search.ask()
+                self._start(asked, pending.number, pending.attempt)
+                continue
+            try:
+                asked = self.search.ask()
+            except SearchExhausted:
+                self._exhausted = True
+                return
+            number = self.ledger.next_number
+            self.ledger.next_number += 1
+            self._start(asked, number, 1)
+
+    def _start(self, asked: Asked, number: int, attempt: int) -> None:
+        run_id = uuid.uuid4().hex
+        name = f"{self.name}-{number}" if attempt == 1 else f"{self.name}-{number}-attempt{attempt}"
+        self.store.create_run(
+            run_id=run_id,
+            experiment=self.spec.experiment,
+            name=name,
+            start_time=_now_ms(),
+            sweep_id=self.sweep_id,
+            trial_number=number,
+            tags={"sweeptrack.attempt": str(attempt)} if attempt > 1 else None,
+            params=asked.params,
+        )
+        self.ledger.running[run_id] = Running(
+            run_id=run_id, number=number, search_number=asked.number, attempt=attempt, params=asked.params
+        )
+        self.executor.submit(self._request(run_id, number, name, asked.params))
+
+    def _request(self, run_id: str, number: int, name: str, params: Mapping[str, Any]) -> TrialRequest:
+        from sweeptrack.spec.command import build_argv
+
+        argv = None
+        if self.spec.entrypoint is None:
+            import os
+            import sys
+
+            argv = tuple(
+                build_argv(
+                    self.spec,
+                    params,
+                    python=self.python or sys.executable,
+                    environ=os.environ,
+                    json_file_dir=self.artifacts.root.parent / ".sweeptrack-args" / run_id,
+                )
+            )
+        return TrialRequest(
+            trial_id=run_id,
+            number=number,
+            experiment=self.spec.experiment,
+            name=name,
+            params=dict(params),
+            call_params=self.spec.nest(params),
+            entrypoint=self.spec.entrypoint,
+            argv=argv,
+            cwd=str(self.cwd),
+            search_path=_search_path(self.cwd, self.spec.base_dir),
+            timeout=self.spec.trial_timeout,
+            resources=self.spec.resources,
+            artifact_root=str(self.artifacts.root),
+        )
+
+    # -- messages ---------------------------------------------------------------------------------
+    def _handle(self, messages: Sequence[TrialEvents | TrialFinished]) -> None:
+        for message in messages:
+            trial = self.ledger.running.get(message.trial_id)
+            if trial is None:
+                continue
+            if isinstance(message, TrialEvents):
+                self._ingest(trial, message.events)
+            else:
+                self._finish(trial, message)
+
+    def _ingest(self, trial: Running, events: Sequence[Event]) -> None:
+        objective = self.spec.metric.name
+        prunable = len(self.spec.metrics) == 1
+        for event in events:
+            if isinstance(event, RunStarted | RunEnded):
+                continue  # the controller owns the run's lifecycle
+            self._pending_events.append(event)
+            if not (prunable and isinstance(event, MetricsLogged)):
+                continue
+            for key, value, step, _ts in event.points:
+                if key != objective:
+                    continue
+                trial.reports += 1
+                if self.search.report(trial.search_number, step, value) and not trial.prune_requested:
+                    trial.prune_requested = True
+                    self.executor.prune(trial.run_id)
+
+    def _finish(self, trial: Running, finished: TrialFinished) -> None:
+        del self.ledger.running[trial.run_id]
+        self._flush_events(force=True)
+        status = finished.status
+        if trial.prune_requested and status is not RunStatus.FINISHED:
+            status = RunStatus.PRUNED
+        self._log_result(trial, finished.result)
+        if finished.log_path:
+            self._log_output(trial.run_id, Path(finished.log_path))
+        self.store.end_run(trial.run_id, status, _now_ms(), _tail(finished.error))
+        self.ledger.durations.append(time.monotonic() - trial.started)
+        self._tell(trial, status)
+
+    def _tell(self, trial: Running, status: RunStatus) -> None:
+        if status is RunStatus.FINISHED:
+            values = objective_values(self.spec, self.store.get_run(trial.run_id))
+            if values is None:
+                status = RunStatus.FAILED
+                self.store.end_run(
+                    trial.run_id,
+                    status,
+                    _now_ms(),
+                    f"objective metric {self.spec.metric.name!r} was never logged",
+                )
+            else:
+                self.search.tell(trial.search_number, Outcome.COMPLETE, values)
+                self._note_best(trial, values[0])
+        if status is RunStatus.PRUNED:
+            self.search.tell(trial.search_number, Outcome.PRUNED, None)
+        elif status is not RunStatus.FINISHED:
+            self.search.tell(trial.search_number, Outcome.FAILED, None)
+            if status is RunStatus.FAILED and trial.attempt <= self.spec.retries and not self._stop_new:
+                self.ledger.pending.append(
+                    Pending(number=trial.number, attempt=trial.attempt + 1, params=trial.params)
+                )
+                return
+        self.ledger.counts.add(status)
+
+    def _note_best(self, trial: Running, value: float) -> None:
+        goal = self.spec.metric.goal
+        self.ledger.best.offer(goal, value, trial.number, trial.run_id, trial.params)
+        target = self.spec.metric.target
+        if math.isnan(value):
+            return
+        if target is not None and (
+            value >= target if self.spec.metric.goal is Goal.MAXIMIZE else value <= target
+        ):
+            self._stop_new = True
+
+    def _log_result(self, trial: Running, result: Any) -> None:
+        """A function's return value: a float is the objective, a dict holds final metrics."""
+        if result is None:
+            return
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            result = {self.spec.metric.name: float(result)}
+        if not isinstance(result, Mapping):
+            return
+        run = self.store.get_run(trial.run_id)
+        points = []
+        for key, value in result.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                summary = run.metrics.get(str(key))
+                step = 0 if summary is None else summary.last_step + 1
+                points.append((str(key), float(value), step, _now_ms()))
+        if points:
+            self.store.log_metrics(trial.run_id, points)
+
+    def _log_output(self, run_id: str, log_path: Path) -> None:
+        if not log_path.is_file() or log_path.stat().st_size == 0:
+            return
+        try:
+            artifact = self.artifacts.store_file(log_path, "logs/output.log")
+        except SweepTrackError:
+            return
+        self.store.log_artifact(run_id, artifact)
+
+    # -- stopping ---------------------------------------------------------------------------------
+    def _check_stop(self) -> None:
+        now = time.monotonic()
+        timeout = self.spec.timeout
+        if timeout is not None and now - self._started > timeout and not self._stop_new:
+            self._stop_new = True
+            self._state = SweepState.STOPPED
+            self._cancel_all(RunStatus.KILLED, f"sweep timeout of {timeout:g} s reached")
+        if now - self._last_stop_check < _STOP_CHECK_EVERY_S:
+            return
+        self._last_stop_check = now
+        if self.store.get_sweep(self.sweep_id).state is SweepState.STOPPING and not self._stop_new:
+            self._stop_new = True
+            self._state = SweepState.STOPPED
+
+    def _cancel_all(self, status: RunStatus, reason: str) -> None:
+        for trial in list(self.ledger.running.values()):
+            self.executor.cancel(trial.run_id, status)
+        deadline = time.monotonic() + 30
+        while self.ledger.running and time.monotonic() < deadline:
+            self._handle(self.executor.poll(0.1))
+        for trial in list(self.ledger.running.values()):
+            del self.ledger.running[trial.run_id]
+            self.store.end_run(trial.run_id, status, _now_ms(), reason)
+            self.ledger.counts.add(status)
+
+    # -- writes and progress ----------------------------------------------------------------------
+    def _flush_events(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if not self._pending_events or (not force and now - self._last_flush < _FLUSH_EVERY_S):
+            return
+        events, self._pending_events = self._pending_events, []
+        self._last_flush = now
+        self.store.apply(_merge_metrics(events))
+
+    def _report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        counts: Counts = self.ledger.counts
+        elapsed = time.monotonic() - self._started
+        self.on_progress(
+            SweepProgress(
+                sweep_id=self.sweep_id,
+                name=self.name,
+                budget=self.budget,
+                dispatched=self.ledger.next_number,
+                running=len(self.ledger.running),
+                finished=counts.finished,
+                pruned=counts.pruned,
+                failed=counts.failed,
+                killed=counts.killed,
+                best_value=self.ledger.best.value,
+                best_trial=self.ledger.best.number,
+                elapsed=elapsed,
+                eta=self._eta(counts, elapsed),
+            )
+        )
+
+    def _eta(self, counts: Counts, elapsed: float) -> float | None:
+        if self.budget is None or counts.done == 0:
+            return None
+        remaining = max(self.budget - counts.done, 0)
+        return elapsed / counts.done * remaining
+
+    def _result(self) -> SweepResult:
+        counts = self.ledger.counts
+        return SweepResult(
+            sweep_id=self.sweep_id,
+            name=self.name,
+            experiment=self.spec.experiment,
+            state=self._state,
+            trials=self.ledger.next_number,
+            finished=counts.finished,
+            pruned=counts.pruned,
+            failed=counts.failed,
+            killed=counts.killed,
+            best_run_id=self.ledger.best.run_id,
+            best_value=self.ledger.best.value,
+            best_params=dict(self.ledger.best.params),
+            elapsed=time.monotonic() - self._started,
+        )
+
+
+def _merge_metrics(events: list[Event]) -> list[Event]:
+    """Consecutive metric batches of one run become one write."""
+    merged: list[Event] = []
+    for event in events:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(event, MetricsLogged)
+            and isinstance(last, MetricsLogged)
+            and last.run_id == event.run_id
+        ):
+            merged[-1] = MetricsLogged(run_id=event.run_id, points=[*last.points, *event.points])
+        else:
+            merged.append(event)
+    return merged
+
+
+def _search_path(cwd: Path, base_dir: Path) -> tuple[str, ...]:
+    paths = [str(cwd.resolve())]
+    if str(base_dir.resolve()) not in paths:
+        paths.append(str(base_dir.resolve()))
+    return tuple(paths)
+
+
+def _tail(error: str | None) -> str | None:
+    if error is None or len(error) <= _TAIL:
+        return error
+    return "..." + error[-_TAIL:]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

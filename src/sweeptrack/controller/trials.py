@@ -1,0 +1,111 @@
+"""Bookkeeping of a sweep's trials: numbers, attempts, what runs where, what waits for a retry."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sweeptrack.core.model import Goal, Run, RunStatus
+from sweeptrack.spec.model import ObjectiveSummary, SweepSpec
+
+__all__ = ["Best", "Counts", "Ledger", "Pending", "Running", "objective_values"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Running:
+    """A trial attempt that has been dispatched and has not finished."""
+
+    run_id: str
+    number: int  # sweeptrack's trial number (shared by every attempt of one config)
+    search_number: int  # the Search's (Optuna's) number for this attempt
+    attempt: int
+    params: Mapping[str, Any]
+    started: float = field(default_factory=time.monotonic)
+    prune_requested: bool = False
+    reports: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pending:
+    """A config waiting to be dispatched again (a retry, or a trial interrupted by a crash)."""
+
+    number: int
+    attempt: int
+    params: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Counts:
+    finished: int = 0
+    pruned: int = 0
+    failed: int = 0
+    killed: int = 0
+
+    def add(self, status: RunStatus) -> None:
+        if status is RunStatus.FINISHED:
+            self.finished += 1
+        elif status is RunStatus.PRUNED:
+            self.pruned += 1
+        elif status is RunStatus.FAILED:
+            self.failed += 1
+        else:
+            self.killed += 1
+
+    @property
+    def done(self) -> int:
+        return self.finished + self.pruned + self.failed + self.killed
+
+
+@dataclass(slots=True)
+class Best:
+    """The best complete trial so far (by the first metric's goal)."""
+
+    value: float | None = None
+    number: int | None = None
+    run_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def offer(self, goal: Goal, value: float, number: int, run_id: str, params: Mapping[str, Any]) -> None:
+        if value != value:  # NaN never wins
+            return
+        if self.value is None or (value > self.value if goal is Goal.MAXIMIZE else value < self.value):
+            self.value, self.number, self.run_id, self.params = value, number, run_id, params
+
+
+def objective_values(spec: SweepSpec, run: Run) -> list[float] | None:
+    """The run's objective values, one per metric (last, or best by the goal), None if missing."""
+    values = []
+    for metric in spec.metrics:
+        summary = run.metrics.get(metric.name)
+        if summary is None:
+            return None
+        if metric.summary is ObjectiveSummary.BEST:
+            values.append(summary.max if metric.goal is Goal.MAXIMIZE else summary.min)
+        else:
+            values.append(summary.last)
+    return values
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Trial numbers handed out, trials running and trials waiting, for an exact budget.
+
+    The budget counts configs (trial numbers), not attempts: a retry or a re-queued interrupted
+    trial keeps its number, so it never uses up budget twice.
+    """
+
+    next_number: int = 0
+    running: dict[str, Running] = field(default_factory=dict)
+    pending: deque[Pending] = field(default_factory=deque)
+    counts: Counts = field(default_factory=Counts)
+    durations: list[float] = field(default_factory=list)
+    best: Best = field(default_factory=Best)
+
+    def by_search_number(self, search_number: int) -> Running | None:
+        for trial in self.running.values():
+            if trial.search_number == search_number:
+                return trial
+        return None

@@ -1,0 +1,146 @@
+"""Sweep summaries: ``sweeptrack sweep list`` and ``sweep show``.
+
+Compute saved by pruning compares the objective's logged steps: each pruned trial is charged what
+it ran, and credited what a full trial ran (the most steps any finished trial logged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
+from sweeptrack.reports.formats import Report, Table, format_time
+from sweeptrack.reports.runs import short_id
+from sweeptrack.tracking.store import Store
+
+__all__ = ["SweepSummary", "summarize_sweep", "sweeps_report"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepSummary:
+    sweep: Sweep
+    metric: str | None
+    goal: Goal | None
+    counts: dict[str, int]
+    best: Run | None
+    best_value: float | None
+    steps_run: int
+    steps_saved: int
+
+    @property
+    def saved_fraction(self) -> float:
+        total = self.steps_run + self.steps_saved
+        return self.steps_saved / total if total else 0.0
+
+    def report(self) -> Report:
+        s = self.sweep
+        overview = {
+            "id": s.id,
+            "name": s.name,
+            "experiment": s.experiment,
+            "state": s.state.value,
+            "created": format_time(s.created_at),
+            "updated": format_time(s.updated_at),
+            "metric": None
+            if self.metric is None
+            else f"{self.metric} ({self.goal.value if self.goal else '?'})",
+            **{f"trials {k}": v for k, v in self.counts.items()},
+            "best trial": None if self.best is None else f"{self.best.name} ({short_id(self.best.id)})",
+            "best value": self.best_value,
+            "best params": None if self.best is None else dict(self.best.params),
+            "steps run": self.steps_run,
+            "steps saved by pruning": f"{self.steps_saved} ({self.saved_fraction:.0%})",
+        }
+        rows = tuple((key, value) for key, value in overview.items())
+        spec = Table(columns=("spec",), rows=tuple((line,) for line in s.spec.splitlines()), name="spec")
+        data = {**overview, "spec": s.spec}
+        return Report(tables=(Table(columns=("field", "value"), rows=rows, name="sweep"), spec), data=data)
+
+
+def summarize_sweep(store: Store, ref: str) -> SweepSummary:
+    """Counts, best trial and compute saved by pruning of one sweep."""
+    from sweeptrack.spec.load import load_spec_text
+
+    sweep = store.get_sweep(ref)
+    runs = store.search_runs(sweep=sweep.id)
+    try:
+        metric = load_spec_text(sweep.spec, source=sweep.name).metric
+        name, goal = metric.name, metric.goal
+    except Exception:  # a spec this version cannot read still gets its counts shown
+        name, goal = None, None
+    counts = {status.value: sum(1 for r in runs if r.status is status) for status in RunStatus}
+    best, value = _best(runs, name, goal)
+    run_steps, saved = _steps(runs, name)
+    return SweepSummary(
+        sweep=sweep,
+        metric=name,
+        goal=goal,
+        counts=counts,
+        best=best,
+        best_value=value,
+        steps_run=run_steps,
+        steps_saved=saved,
+    )
+
+
+def _best(runs: Sequence[Run], metric: str | None, goal: Goal | None) -> tuple[Run | None, float | None]:
+    scored = [
+        (r.metrics[metric].last, r)
+        for r in runs
+        if metric
+        and r.status is RunStatus.FINISHED
+        and metric in r.metrics
+        and r.metrics[metric].last == r.metrics[metric].last
+    ]
+    if not scored:
+        return None, None
+    pick = max if goal is Goal.MAXIMIZE else min
+    value, run = pick(scored, key=lambda item: item[0])
+    return run, value
+
+
+def _steps(runs: Sequence[Run], metric: str | None) -> tuple[int, int]:
+    if metric is None:
+        return 0, 0
+    counts = {r.id: r.metrics[metric].count for r in runs if metric in r.metrics}
+    full = max((counts.get(r.id, 0) for r in runs if r.status is RunStatus.FINISHED), default=0)
+    ran = sum(counts.values())
+    saved = sum(max(full - counts.get(r.id, 0), 0) for r in runs if r.status is RunStatus.PRUNED)
+    return ran, saved
+
+
+def sweeps_report(store: Store, sweeps: Sequence[Sweep]) -> Report:
+    """One row per sweep with its trial counts."""
+    rows: list[tuple[Any, ...]] = []
+    for sweep in sweeps:
+        runs = store.search_runs(sweep=sweep.id)
+        by = {status: sum(1 for r in runs if r.status is status) for status in RunStatus}
+        rows.append(
+            (
+                short_id(sweep.id),
+                sweep.name,
+                sweep.experiment,
+                sweep.state.value,
+                len({r.trial_number for r in runs}),
+                by[RunStatus.FINISHED],
+                by[RunStatus.PRUNED],
+                by[RunStatus.FAILED],
+                by[RunStatus.RUNNING],
+                format_time(sweep.created_at),
+            )
+        )
+    columns = (
+        "id",
+        "name",
+        "experiment",
+        "state",
+        "trials",
+        "finished",
+        "pruned",
+        "failed",
+        "running",
+        "created",
+    )
+    return Report(tables=(Table(columns=columns, rows=tuple(rows), name="sweeps"),))

@@ -1,0 +1,109 @@
+"""Sweep fixtures: a folder with trial functions and spec files, and a SQLite database in it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TRIALS = '''
+import os, signal, sys, time
+import sweeptrack as st
+
+
+def quadratic(params):
+    """Objective (x - 3)^2 logged over a few epochs; smaller is better."""
+    x = params["x"]
+    for epoch in range(params.get("epochs", 3)):
+        st.log_metrics({"loss": (x - 3) ** 2 + 1.0 / (epoch + 1)}, step=epoch)
+        if st.should_prune():
+            raise st.TrialPruned()
+    return (x - 3) ** 2
+
+
+def slow(params):
+    """Like quadratic but each epoch takes `delay` seconds, so pruning and kills can happen."""
+    x = params["x"]
+    for epoch in range(params.get("epochs", 10)):
+        st.log_metrics({"loss": (x - 3) ** 2 + 1.0 / (epoch + 1)}, step=epoch)
+        if st.should_prune():
+            raise st.TrialPruned()
+        time.sleep(params.get("delay", 0.2))
+    return (x - 3) ** 2
+
+
+def flaky(params):
+    """Fails for x >= 5 in one of several ways; fine otherwise."""
+    x = params["x"]
+    st.log_metrics({"loss": float(x)}, step=0)
+    if x >= 5:
+        mode = params.get("mode", "raise")
+        if mode == "raise":
+            raise ValueError(f"diverged at x={x}")
+        if mode == "exit":
+            sys.exit(3)
+        if mode == "os_exit":
+            os._exit(1)
+        if mode == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "memory":
+            raise MemoryError("out of memory")
+    return float(x)
+
+
+def nested(params):
+    st.log_metrics({"loss": params["opt"]["lr"] * params["opt"]["momentum"]}, step=0)
+    return params["opt"]["lr"]
+'''
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "trialfns.py").write_text(TRIALS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write_spec(workdir: Path) -> Callable[[str, str], Path]:
+    def write(name: str, text: str) -> Path:
+        path = workdir / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def db(workdir: Path) -> str:
+    return f"sqlite:///{workdir}/sweeptrack.db"
+
+
+def sweeptrack_cli(*args: str, cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
+    exe = Path(sys.executable).with_name("sweeptrack")
+    env = {k: v for k, v in os.environ.items() if k != "SWEEPTRACK_DB"}
+    return subprocess.Popen(
+        [str(exe), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
