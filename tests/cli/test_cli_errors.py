@@ -18,6 +18,7 @@ import pytest
 from click.testing import Result
 
 import sweeptrack as st
+from sweeptrack.tracking.sql.schema import HEAD_REVISION
 from sweeptrack.tracking.sql.store import SqlStore
 
 Invoke = Callable[..., Result]
@@ -90,8 +91,8 @@ def test_db_upgrade_creates_a_fresh_sqlite_file_then_current_is_up_to_date(
 
     assert "none (no sweeptrack schema" in invoke("db", "current", db=url).stdout
     upgraded = invoke("db", "upgrade", db=url).stdout
-    assert upgraded.strip().endswith("none -> 0001")
-    assert "0001 (up to date)" in invoke("db", "current", db=url).stdout
+    assert upgraded.strip().endswith(f"none -> {HEAD_REVISION}")
+    assert f"{HEAD_REVISION} (up to date)" in invoke("db", "current", db=url).stdout
     assert "already up to date" in invoke("db", "upgrade", db=url).stdout
 
 
@@ -102,7 +103,7 @@ def test_out_of_date_postgres_says_to_upgrade_then_upgrade_fixes_it(
     url = empty_pg_url
     line = one_error_line(invoke("runs", "list", db=url, expect=None))
     assert "has no sweeptrack schema" in line and "sweeptrack db upgrade" in line
-    assert "none -> 0001" in invoke("db", "upgrade", db=url).stdout
+    assert f"none -> {HEAD_REVISION}" in invoke("db", "upgrade", db=url).stdout
     assert "(up to date)" in invoke("db", "current", db=url).stdout
     assert invoke("runs", "list", "--format", "json", db=url).stdout.strip() == "[]"
 

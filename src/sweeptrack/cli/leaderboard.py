@@ -26,7 +26,7 @@ __all__ = ["leaderboard"]
 )
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--experiment", "-e", help="Only runs of this experiment.")
-@click.option("--sweep", help="Only runs of this sweep id.")
+@click.option("--sweep", help="Only runs of this sweep (id, id prefix or name).")
 @click.option("--filter", "-f", "filter_", metavar="FILTER", help="Filter string, combined with AND.")
 @format_option
 @pass_cli
@@ -53,7 +53,7 @@ def leaderboard(
         summary=Summary(summary.lower()),
         top=top,
         experiment=experiment,
-        sweep=sweep,
+        sweep=None if sweep is None else cli.store.get_sweep(sweep).id,
         filter=filter_,
     )
     emit(board.report(), fmt)

@@ -17,7 +17,7 @@ def runs() -> None:
 
 @runs.command("list")
 @click.option("--experiment", "-e", help="Only runs of this experiment.")
-@click.option("--sweep", help="Only runs of this sweep id.")
+@click.option("--sweep", help="Only runs of this sweep (id, id prefix or name).")
 @click.option(
     "--filter",
     "-f",
@@ -48,7 +48,11 @@ def list_runs(
     from sweeptrack.reports.runs import runs_report
 
     found = cli.store.search_runs(
-        experiment=experiment, sweep=sweep, filter=filter_, order_by=list(order_by), limit=limit
+        experiment=experiment,
+        sweep=None if sweep is None else cli.store.get_sweep(sweep).id,
+        filter=filter_,
+        order_by=list(order_by),
+        limit=limit,
     )
     emit(runs_report(found), fmt)
 
