@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.trials import Counts, Ledger, Pending, Running, objective_values
+from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
 from sweeptrack.core.model import Goal, RunStatus, SweepState
@@ -110,6 +110,7 @@ class Controller:
         self._stop_new = False
         self._exhausted = False
         self._state = SweepState.FINISHED
+        self._objective_names = frozenset(metric.name for metric in spec.metrics)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SweepResult:
@@ -227,15 +228,19 @@ class Controller:
 
     def _ingest(self, trial: Running, events: Sequence[Event]) -> None:
         objective = self.spec.metric.name
+        watched = self._objective_names
         prunable = len(self.spec.metrics) == 1
         for event in events:
             if isinstance(event, RunStarted | RunEnded):
                 continue  # the controller owns the run's lifecycle
             self._pending_events.append(event)
-            if not (prunable and isinstance(event, MetricsLogged)):
+            if not isinstance(event, MetricsLogged):
                 continue
             for key, value, step, _ts in event.points:
-                if key != objective:
+                if key not in watched:
+                    continue
+                trial.observe(key, value, step)
+                if key != objective or not prunable:
                     continue
                 trial.reports += 1
                 if self.search.report(trial.search_number, step, value) and not trial.prune_requested:
@@ -257,7 +262,7 @@ class Controller:
 
     def _tell(self, trial: Running, status: RunStatus) -> None:
         if status is RunStatus.FINISHED:
-            values = objective_values(self.spec, self.store.get_run(trial.run_id))
+            values = trial.objective(self.spec)
             if values is None:
                 status = RunStatus.FAILED
                 self.store.end_run(
@@ -299,13 +304,14 @@ class Controller:
             result = {self.spec.metric.name: float(result)}
         if not isinstance(result, Mapping):
             return
-        run = self.store.get_run(trial.run_id)
         points = []
         for key, value in result.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
-                summary = run.metrics.get(str(key))
-                step = 0 if summary is None else summary.last_step + 1
+                seen = trial.seen.get(str(key))
+                step = 0 if seen is None else seen.last_step + 1
                 points.append((str(key), float(value), step, _now_ms()))
+                if str(key) in self._objective_names:
+                    trial.observe(str(key), float(value), step)
         if points:
             self.store.log_metrics(trial.run_id, points)
 

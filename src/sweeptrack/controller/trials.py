@@ -26,6 +26,46 @@ class Running:
     started: float = field(default_factory=time.monotonic)
     prune_requested: bool = False
     reports: int = 0
+    seen: dict[str, Seen] = field(default_factory=dict)  # per objective metric, from its events
+
+    def observe(self, key: str, value: float, step: int) -> None:
+        seen = self.seen.get(key)
+        if seen is None:
+            self.seen[key] = Seen(last=value, last_step=step, low=value, high=value)
+        else:
+            seen.add(value, step)
+
+    def objective(self, spec: SweepSpec) -> list[float] | None:
+        """Objective values from what the trial logged (no database read), None if one is missing."""
+        values = []
+        for metric in spec.metrics:
+            seen = self.seen.get(metric.name)
+            if seen is None:
+                return None
+            if metric.summary is ObjectiveSummary.BEST:
+                values.append(seen.high if metric.goal is Goal.MAXIMIZE else seen.low)
+            else:
+                values.append(seen.last)
+        return values
+
+
+@dataclass(slots=True, kw_only=True)
+class Seen:
+    """Last, lowest and highest value of one metric as it streams in (NaN never lowest/highest)."""
+
+    last: float
+    last_step: int
+    low: float
+    high: float
+
+    def add(self, value: float, step: int) -> None:
+        if step >= self.last_step:
+            self.last, self.last_step = value, step
+        if value == value:
+            if not self.low <= value:  # also replaces a NaN low
+                self.low = value
+            if not self.high >= value:
+                self.high = value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

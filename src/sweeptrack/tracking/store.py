@@ -59,8 +59,10 @@ class Store(abc.ABC):
         tags: Mapping[str, str] | None = None,
         sweep_id: str | None = None,
         trial_number: int | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
-        """Create a RUNNING run (and its experiment if new), as a trial when ``sweep_id`` is set."""
+        """Create a RUNNING run (and its experiment if new), as a trial when ``sweep_id`` is set,
+        with its params in the same transaction."""
 
     @abc.abstractmethod
     def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:

@@ -63,6 +63,7 @@ class SqlStore(Store):
         self._lock = threading.Lock()
         self._run_pks: dict[str, int] = {}
         self._key_ids: dict[str, int] = {}
+        self._experiment_ids: dict[str, int] = {}
 
     # -- connection and schema ----------------------------------------------------------------
     @property
@@ -165,6 +166,9 @@ class SqlStore(Store):
         return self._key_ids
 
     def _experiment_id(self, conn: Connection, name: str) -> int:
+        cached = self._experiment_ids.get(name)
+        if cached is not None:
+            return cached
         conn.execute(
             text(
                 "INSERT INTO experiments (name, created_at) VALUES (:name, :now) "
@@ -185,6 +189,7 @@ class SqlStore(Store):
         tags: Mapping[str, str] | None = None,
         sweep_id: str | None = None,
         trial_number: int | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         with self._write() as conn:
             exp_id = self._experiment_id(conn, experiment)
@@ -203,7 +208,10 @@ class SqlStore(Store):
             ).scalar_one()
             if tags:
                 _upsert_tags(conn, pk, tags)
+            if params:
+                _upsert_params(conn, pk, params)
         self._run_pks[run_id] = pk
+        self._experiment_ids[experiment] = exp_id  # only once committed
 
     def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:
         with self._write() as conn:
@@ -215,23 +223,12 @@ class SqlStore(Store):
             )
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        rows = []
-        for key, value in params.items():
-            kind, value_text, number = encode_param(value)
-            rows.append({"key": str(key), "kind": kind.value, "value": value_text, "num": number})
-        if not rows:
+        if not params:
             return
+        for value in params.values():
+            encode_param(value)  # refuse a bad value before opening a transaction
         with self._write() as conn:
-            pk = self._run_pk(conn, run_id)
-            conn.execute(
-                text(
-                    "INSERT INTO params (run_id, key, kind, value, value_num) "
-                    "VALUES (:run_id, :key, :kind, :value, :num) ON CONFLICT (run_id, key) DO "
-                    "UPDATE SET kind = excluded.kind, value = excluded.value, "
-                    "value_num = excluded.value_num"
-                ),
-                [{"run_id": pk, **row} for row in rows],
-            )
+            _upsert_params(conn, self._run_pk(conn, run_id), params)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         if not tags:
@@ -399,6 +396,23 @@ class SqlStore(Store):
                 return migrate.upgrade(engine)
         finally:
             engine.dispose()
+
+
+def _upsert_params(conn: Connection, run_pk: int, params: Mapping[str, Any]) -> None:
+    rows = []
+    for key, value in params.items():
+        kind, value_text, number = encode_param(value)
+        rows.append(
+            {"run_id": run_pk, "key": str(key), "kind": kind.value, "value": value_text, "num": number}
+        )
+    conn.execute(
+        text(
+            "INSERT INTO params (run_id, key, kind, value, value_num) "
+            "VALUES (:run_id, :key, :kind, :value, :num) ON CONFLICT (run_id, key) DO "
+            "UPDATE SET kind = excluded.kind, value = excluded.value, value_num = excluded.value_num"
+        ),
+        rows,
+    )
 
 
 def _upsert_tags(conn: Connection, run_pk: int, tags: Mapping[str, str]) -> None:
