@@ -44,8 +44,9 @@ def restore_ledger(store: Store, sweep_id: str, spec: SweepSpec, search: Search)
         trial = _past_trial(store, spec, last)
         past.append(trial)
         ledger.counts.add(last.status)
-        if trial.outcome is Outcome.COMPLETE and trial.values:
-            ledger.best.offer(spec.metric.goal, trial.values[0], number, last.id, last.params)
+        first = trial.values[0] if trial.values else None
+        if trial.outcome is Outcome.COMPLETE and first is not None:
+            ledger.best.offer(spec.metric.goal, first, number, last.id, last.params)
     search.restore(past)
     return ledger
 

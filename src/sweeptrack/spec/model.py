@@ -125,8 +125,8 @@ class SweepSpec:
     pruner: PrunerSpec | None = None
     seed: int | None = None
     parallel: int = 1
-    executor: ExecutorSpec = ExecutorSpec()
-    resources: Resources = Resources()
+    executor: ExecutorSpec = field(default_factory=ExecutorSpec)
+    resources: Resources = field(default_factory=Resources)
     retries: int = 0
     trial_timeout: float | None = None  # seconds
     timeout: float | None = None  # seconds, the whole sweep

@@ -1,0 +1,234 @@
+"""Sweep YAML -> a validated :class:`SweepSpec`, or a :class:`SpecError` naming ``FILE:LINE KEY.PATH``.
+
+The format is a superset of the W&B sweep config (every valid W&B config loads as it is, except
+``method: custom`` with an external ``scheduler``, which sweeptrack's own methods replace) plus the
+sweeptrack keys listed in :data:`SWEEPTRACK_KEYS`. Loading checks the file only; whether the
+entrypoint imports or the program exists is :func:`sweeptrack.spec.runnable.check_runnable`'s job.
+
+Example:
+    >>> spec = load_spec_text('''
+    ... method: random
+    ... metric: {name: val_loss}
+    ... parameters:
+    ...   lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-2}
+    ... entrypoint: train:main
+    ... ''')
+    >>> spec.parameters["lr"]
+    FloatRange(low=1e-05, high=0.01, log=True, q=None)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.core.errors import SpecError
+from sweeptrack.spec.command import DEFAULT_COMMAND, check_command_item
+from sweeptrack.spec.model import ExecutorSpec, ExecutorType, Method, PrunerType, Resources, SweepSpec
+from sweeptrack.spec.objective import parse_method, parse_objectives, parse_scheduler
+from sweeptrack.spec.params import ParsedParameters, parse_parameters
+from sweeptrack.spec.pruners import parse_early_terminate
+from sweeptrack.spec.section import Section, show
+from sweeptrack.spec.units import parse_bytes, parse_duration
+from sweeptrack.spec.yamlio import parse_yaml
+
+__all__ = ["SWEEPTRACK_KEYS", "WANDB_KEYS", "load_spec", "load_spec_text"]
+
+WANDB_KEYS = (
+    "method", "parameters", "metric", "metrics", "early_terminate", "program", "command", "run_cap",
+    "name", "description", "entity", "project", "controller", "job", "image_uri", "apiVersion", "kind",
+    "scheduler",
+)  # fmt: skip
+SWEEPTRACK_KEYS = (
+    "entrypoint", "experiment", "seed", "parallel", "executor", "resources", "retries", "trial_timeout",
+    "timeout",
+)  # fmt: skip
+_TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
+ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+RESOURCE_KEYS = ("cpu", "gpu", "gpu_memory")
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Load and validate a sweep file. ``source`` is the path as given; ``base_dir`` its folder.
+
+    Raises:
+        SpecError: the file cannot be read, is not YAML, or is not a valid sweep.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(f"cannot read the spec file: {reason}", source=source) from None
+    return load_spec_text(text, source=source, base_dir=Path(path).resolve().parent)
+
+
+def load_spec_text(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> SweepSpec:
+    """Validate sweep YAML given as text; ``base_dir`` defaults to the working directory."""
+    root = Section(parse_yaml(text, source=source), source=source)
+    root.check_keys(_TOP_KEYS, suggest=[*WANDB_KEYS, *SWEEPTRACK_KEYS])
+    method = parse_method(root)
+    parse_scheduler(root, method)
+    params = parse_parameters(_parameters_block(root), grid=method is Method.GRID)
+    metrics = parse_objectives(root, method)
+    pruner = parse_early_terminate(root.section("early_terminate")) if "early_terminate" in root else None
+    if len(metrics) > 1 and pruner is not None and pruner.type is not PrunerType.NONE:
+        raise root.error(
+            "early_terminate", "pruning needs a single metric; Optuna cannot prune several objectives"
+        )
+    entrypoint, program, command = _what_to_run(root, params)
+    _check_wandb_metadata(root)
+    project = root.string("project")
+    return SweepSpec(
+        text=text,
+        source=source,
+        base_dir=(base_dir or Path.cwd()).resolve(),
+        method=method,
+        metrics=metrics,
+        parameters=params.space,
+        nested=frozenset(params.nested),
+        name=root.string("name"),
+        description=root.string("description"),
+        experiment=root.string("experiment", project or "default") or "default",
+        entrypoint=entrypoint,
+        program=program,
+        command=command,
+        run_cap=root.integer("run_cap", minimum=1),
+        pruner=pruner,
+        seed=_seed(root),
+        parallel=root.integer("parallel", 1, minimum=1) or 1,
+        executor=_executor(root),
+        resources=_resources(root),
+        retries=root.integer("retries", 0, minimum=0) or 0,
+        trial_timeout=_duration(root, "trial_timeout"),
+        timeout=_duration(root, "timeout"),
+    )
+
+
+def _parameters_block(root: Section) -> Section:
+    if "parameters" in root and "parameter" in root:
+        raise root.error("parameter", "give parameters: once (parameter: is read as parameters:)")
+    key = "parameter" if "parameter" in root else "parameters"
+    if root.get(key) is None:
+        raise root.error("parameters", "required: at least one parameter, e.g. lr: {min: 0.0001, max: 0.1}")
+    return root.section(key, what="a mapping of parameter names to their distributions")
+
+
+def _what_to_run(
+    root: Section, params: ParsedParameters
+) -> tuple[str | None, str | None, tuple[str, ...] | None]:
+    """Exactly one way to run a trial: ``entrypoint``, or ``program`` and/or ``command``."""
+    entrypoint = root.string("entrypoint")
+    program = root.string("program")
+    if entrypoint is not None:
+        if program is not None or "command" in root:
+            raise root.error("entrypoint", "give either entrypoint or program/command, not both")
+        if not ENTRYPOINT.match(entrypoint):
+            raise root.error(
+                "entrypoint", f"must be 'module:function' (e.g. 'train:main'), got {entrypoint!r}"
+            )
+        return entrypoint, None, None
+    if program is None and "command" not in root:
+        raise root.error(
+            None, "nothing to run: give entrypoint: 'module:function', or program: (and command:)"
+        )
+    if "command" not in root:
+        return None, program, DEFAULT_COMMAND
+    items = root.seq("command")
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise root.item_error("command", index, f"must be a string, got {show(item)}")
+        problem = check_command_item(item, params=params.space, has_program=program is not None)
+        if problem:
+            raise root.item_error("command", index, problem)
+    return None, program, tuple(items)
+
+
+def _check_wandb_metadata(root: Section) -> None:
+    """W&B keys sweeptrack accepts and ignores still get their types checked."""
+    for key in ("entity", "job", "image_uri", "apiVersion"):
+        root.string(key)
+    root.choice("kind", ("sweep",))
+    if "controller" in root:
+        controller = root.section("controller")
+        controller.check_keys(("type",))
+        controller.choice("type", ("local", "cloud"))
+
+
+def _seed(root: Section) -> int | None:
+    seed = root.integer("seed", minimum=0)
+    if seed is not None and seed >= 2**32:
+        raise root.error("seed", f"must be below 2**32, got {seed}")
+    return seed
+
+
+def _executor(root: Section) -> ExecutorSpec:
+    choices = tuple(t.value for t in ExecutorType)
+    if "executor" not in root:
+        return ExecutorSpec()
+    if not isinstance(root.get("executor"), dict):
+        return ExecutorSpec(type=ExecutorType(root.choice("executor", choices)))
+    sec = root.section("executor")
+    sec.check_keys(("type", "address"))
+    kind = ExecutorType(sec.choice("type", choices, "local"))
+    address = sec.string("address")
+    if address is not None and kind is not ExecutorType.RAY:
+        raise sec.error("address", "only the ray executor takes an address")
+    return ExecutorSpec(type=kind, address=address)
+
+
+def _resources(root: Section) -> Resources:
+    if "resources" not in root:
+        return Resources()
+    sec = root.section("resources")
+    cpu = sec.number("cpu", 1.0, above=0)
+    gpu = sec.number("gpu", 0.0, minimum=0)
+    assert cpu is not None and gpu is not None
+    if gpu > 1 and not float(gpu).is_integer():
+        raise sec.error(
+            "gpu", f"must be a whole number above 1 (fractions are for sharing one GPU), got {gpu}"
+        )
+    custom: dict[str, float] = {}
+    for key in sec:
+        if key in RESOURCE_KEYS:
+            continue
+        _check_custom_resource_name(sec, key)
+        value = sec.number(key, minimum=0)
+        custom[key] = float(value or 0)
+    return Resources(cpu=float(cpu), gpu=float(gpu), gpu_memory=_gpu_memory(sec), custom=custom)
+
+
+def _check_custom_resource_name(sec: Section, key: str) -> None:
+    close = difflib.get_close_matches(key.lower(), RESOURCE_KEYS, n=1, cutoff=0.8)
+    if close:
+        raise sec.error(key, f"unknown key; did you mean {close[0]!r}? (other names are custom resources)")
+
+
+def _gpu_memory(sec: Section) -> int | None:
+    value: Any = sec.get("gpu_memory")
+    if value is None:
+        return None
+    try:
+        size = parse_bytes(value) if isinstance(value, str | int) else parse_bytes(show(value))
+    except ValueError as exc:
+        raise sec.error("gpu_memory", str(exc)) from None
+    if size <= 0:
+        raise sec.error("gpu_memory", f"must be > 0, got {show(value)}")
+    return size
+
+
+def _duration(root: Section, key: str) -> float | None:
+    value: Any = root.get(key)
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValueError(f"must be seconds or a duration like '30m' or '1h30m', got {show(value)}")
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise root.error(key, str(exc)) from None
+    if seconds <= 0:
+        raise root.error(key, f"must be > 0, got {show(value)}")
+    return seconds
