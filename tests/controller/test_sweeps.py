@@ -243,7 +243,8 @@ def test_stop_from_another_terminal(write_spec: SpecWriter, workdir: Path, db: s
         lambda: (workdir / "sweeptrack.db").exists() and bool(store.list_sweeps()), what="the sweep to start"
     )
     stopper = sweeptrack_cli("sweep", "stop", "endless", cwd=workdir)
-    assert stopper.wait(timeout=30) == 0
+    out, _ = stopper.communicate(timeout=30)
+    assert stopper.returncode == 0 and "stop requested" in out
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert store.get_sweep("endless").state is SweepState.STOPPED

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
+from sweeptrack.controller.trials import OBJECTIVE_TAG, Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
 from sweeptrack.core.model import Goal, RunStatus, SweepState
@@ -297,11 +297,20 @@ class Controller:
             self._stop_new = True
 
     def _log_result(self, trial: Running, result: Any) -> None:
-        """A function's return value: a float is the objective, a dict holds final metrics."""
+        """A function's return value: a float is the objective, a dict holds final metrics.
+
+        A float for a metric the trial already logged is the objective without being another
+        point of its history; it is kept as the run's ``sweeptrack.objective`` tag for resume.
+        """
         if result is None:
             return
         if isinstance(result, int | float) and not isinstance(result, bool):
-            result = {self.spec.metric.name: float(result)}
+            name = self.spec.metric.name
+            if name in trial.seen and len(self.spec.metrics) == 1:
+                trial.returned = float(result)
+                self.store.set_tags(trial.run_id, {OBJECTIVE_TAG: repr(float(result))})
+                return
+            result = {name: float(result)}
         if not isinstance(result, Mapping):
             return
         points = []

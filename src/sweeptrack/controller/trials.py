@@ -11,7 +11,10 @@ from typing import Any
 from sweeptrack.core.model import Goal, Run, RunStatus
 from sweeptrack.spec.model import ObjectiveSummary, SweepSpec
 
-__all__ = ["Best", "Counts", "Ledger", "Pending", "Running", "objective_values"]
+__all__ = ["OBJECTIVE_TAG", "Best", "Counts", "Ledger", "Pending", "Running", "objective_values"]
+
+# Where a function trial's returned objective is kept when it is not a point of the metric's history.
+OBJECTIVE_TAG = "sweeptrack.objective"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -27,6 +30,7 @@ class Running:
     prune_requested: bool = False
     reports: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)  # per objective metric, from its events
+    returned: float | None = None  # what the entrypoint returned, when that is the objective
 
     def observe(self, key: str, value: float, step: int) -> None:
         seen = self.seen.get(key)
@@ -37,6 +41,8 @@ class Running:
 
     def objective(self, spec: SweepSpec) -> list[float] | None:
         """Objective values from what the trial logged (no database read), None if one is missing."""
+        if self.returned is not None:
+            return [self.returned]
         values = []
         for metric in spec.metrics:
             seen = self.seen.get(metric.name)
@@ -117,6 +123,8 @@ class Best:
 
 def objective_values(spec: SweepSpec, run: Run) -> list[float] | None:
     """The run's objective values, one per metric (last, or best by the goal), None if missing."""
+    if OBJECTIVE_TAG in run.tags and len(spec.metrics) == 1:
+        return [float(run.tags[OBJECTIVE_TAG])]
     values = []
     for metric in spec.metrics:
         summary = run.metrics.get(metric.name)
