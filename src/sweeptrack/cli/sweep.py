@@ -21,18 +21,21 @@ def sweep() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a sweep file without running it (nothing is written)."""
+    from sweeptrack.search import Search
     from sweeptrack.spec.load import load_spec
     from sweeptrack.spec.runnable import check_runnable
 
     spec = load_spec(file)
     check_runnable(spec, Path.cwd())
+    grid = Search(spec).grid_size  # also checks what only the sampler can (e.g. a missing torch)
+    limits = [n for n in (spec.run_cap, grid) if n is not None]
+    budget = f"{min(limits)} trials" if limits else "until stopped"
     runs = spec.entrypoint or " ".join(spec.command or (spec.program or "",))
-    budget = spec.run_cap if spec.run_cap is not None else "until stopped"
     pruner = spec.pruner.type.value if spec.pruner else "none"
     metrics = ", ".join(f"{m.name} ({m.goal.value})" for m in spec.metrics)
     click.echo(
         f"{file}: ok: method {spec.method.value}, {len(spec.parameters)} parameters, metric {metrics}, "
-        f"pruner {pruner}, run_cap {budget}, parallel {spec.parallel}, runs {runs}"
+        f"pruner {pruner}, budget {budget}, parallel {spec.parallel}, runs {runs}"
     )
 
 

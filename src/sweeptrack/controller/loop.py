@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.trials import OBJECTIVE_TAG, Counts, Ledger, Pending, Running
+from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
 from sweeptrack.core.model import Goal, RunStatus, SweepState
 from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
-from sweeptrack.spec.model import SweepSpec
+from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.store import Store
 

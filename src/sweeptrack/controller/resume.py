@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sweeptrack.controller.trials import Ledger, Pending, objective_values
+from sweeptrack.controller.trials import Ledger, Pending
 from sweeptrack.core.model import Run, RunStatus
 from sweeptrack.search import Outcome, PastTrial, Search
 from sweeptrack.spec.model import SweepSpec
@@ -61,7 +61,7 @@ def _past_trial(store: Store, spec: SweepSpec, run: Run) -> PastTrial:
     history = store.get_metric_history(run.id, objective) if len(spec.metrics) == 1 else []
     intermediate = {point.step: point.value for point in history}
     if run.status is RunStatus.FINISHED:
-        values = objective_values(spec, run)
+        values = spec.objective_values(run)
         if values is not None:
             return PastTrial(
                 params=run.params, outcome=Outcome.COMPLETE, values=values, intermediate=intermediate

@@ -8,13 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.core.model import Goal, Run, RunStatus
+from sweeptrack.core.model import Goal, RunStatus
 from sweeptrack.spec.model import ObjectiveSummary, SweepSpec
 
-__all__ = ["OBJECTIVE_TAG", "Best", "Counts", "Ledger", "Pending", "Running", "objective_values"]
-
-# Where a function trial's returned objective is kept when it is not a point of the metric's history.
-OBJECTIVE_TAG = "sweeptrack.objective"
+__all__ = ["Best", "Counts", "Ledger", "Pending", "Running"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -119,22 +116,6 @@ class Best:
             return
         if self.value is None or (value > self.value if goal is Goal.MAXIMIZE else value < self.value):
             self.value, self.number, self.run_id, self.params = value, number, run_id, params
-
-
-def objective_values(spec: SweepSpec, run: Run) -> list[float] | None:
-    """The run's objective values, one per metric (last, or best by the goal), None if missing."""
-    if OBJECTIVE_TAG in run.tags and len(spec.metrics) == 1:
-        return [float(run.tags[OBJECTIVE_TAG])]
-    values = []
-    for metric in spec.metrics:
-        summary = run.metrics.get(metric.name)
-        if summary is None:
-            return None
-        if metric.summary is ObjectiveSummary.BEST:
-            values.append(summary.max if metric.goal is Goal.MAXIMIZE else summary.min)
-        else:
-            values.append(summary.last)
-    return values
 
 
 @dataclass(slots=True)

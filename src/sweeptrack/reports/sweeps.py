@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
 from sweeptrack.reports.formats import Report, Table, format_time
 from sweeptrack.reports.runs import short_id
+from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.store import Store
 
 __all__ = ["SweepSummary", "summarize_sweep", "sweeps_report"]
@@ -66,12 +68,13 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
     sweep = store.get_sweep(ref)
     runs = store.search_runs(sweep=sweep.id)
     try:
-        metric = load_spec_text(sweep.spec, source=sweep.name).metric
-        name, goal = metric.name, metric.goal
-    except Exception:  # a spec this version cannot read still gets its counts shown
-        name, goal = None, None
+        spec: SweepSpec | None = load_spec_text(sweep.spec, source=sweep.name)
+    except SweepTrackError:  # a spec this version cannot read still gets its counts shown
+        spec = None
+    name = None if spec is None else spec.metric.name
+    goal = None if spec is None else spec.metric.goal
     counts = {status.value: sum(1 for r in runs if r.status is status) for status in RunStatus}
-    best, value = _best(runs, name, goal)
+    best, value = _best(runs, spec)
     run_steps, saved = _steps(runs, name)
     return SweepSummary(
         sweep=sweep,
@@ -85,18 +88,15 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
     )
 
 
-def _best(runs: Sequence[Run], metric: str | None, goal: Goal | None) -> tuple[Run | None, float | None]:
-    scored = [
-        (r.metrics[metric].last, r)
-        for r in runs
-        if metric
-        and r.status is RunStatus.FINISHED
-        and metric in r.metrics
-        and r.metrics[metric].last == r.metrics[metric].last
-    ]
-    if not scored:
+def _best(runs: Sequence[Run], spec: SweepSpec | None) -> tuple[Run | None, float | None]:
+    scored = []
+    for run in runs:
+        values = None if spec is None or run.status is not RunStatus.FINISHED else spec.objective_values(run)
+        if values and values[0] == values[0]:
+            scored.append((values[0], run))
+    if spec is None or not scored:
         return None, None
-    pick = max if goal is Goal.MAXIMIZE else min
+    pick = max if spec.metric.goal is Goal.MAXIMIZE else min
     value, run = pick(scored, key=lambda item: item[0])
     return run, value
 

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.core.model import Goal
+from sweeptrack.core.model import Goal, Run
 from sweeptrack.core.space import Distribution, unflatten
 
+# Where a function trial's returned objective is kept when it is not a point of the metric's history.
+OBJECTIVE_TAG = "sweeptrack.objective"
+
 __all__ = [
+    "OBJECTIVE_TAG",
     "ExecutorSpec",
     "ExecutorType",
     "Method",
@@ -135,6 +139,22 @@ class SweepSpec:
     def metric(self) -> MetricSpec:
         """The (first) objective."""
         return self.metrics[0]
+
+    def objective_values(self, run: Run) -> list[float] | None:
+        """A trial run's objective values, one per metric (its last value, or its best by the goal;
+        a function's returned objective when kept in the OBJECTIVE_TAG tag), None if one is missing."""
+        if OBJECTIVE_TAG in run.tags and len(self.metrics) == 1:
+            return [float(run.tags[OBJECTIVE_TAG])]
+        values = []
+        for metric in self.metrics:
+            summary = run.metrics.get(metric.name)
+            if summary is None:
+                return None
+            if metric.summary is ObjectiveSummary.BEST:
+                values.append(summary.max if metric.goal is Goal.MAXIMIZE else summary.min)
+            else:
+                values.append(summary.last)
+        return values
 
     def nest(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Params as the training function receives them: nested blocks as nested dicts."""
