@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ProgressDisplay"]
 
+_PLAIN_EVERY_S = 2.0
+
 
 def _clock(seconds: float | None) -> str:
     if seconds is None:
@@ -37,7 +39,8 @@ class ProgressDisplay:
         self.live = sys.stdout.isatty() if live is None else live
         self._live: Any = None
         self._last_line = ""
-        self._last_draw = 0.0
+        self._pending = ""
+        self._last_draw = -_PLAIN_EVERY_S
 
     def __enter__(self) -> ProgressDisplay:
         if self.live:
@@ -50,17 +53,30 @@ class ProgressDisplay:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+        elif self._pending and self._pending.split(" | elapsed")[0] != self._last_line:
+            print(self._pending, flush=True)
 
     def __call__(self, progress: SweepProgress) -> None:
         line = describe(progress, self.metric)
+        self._pending = line
         if self._live is not None:
             now = time.monotonic()
             if now - self._last_draw > 0.1:
                 self._live.update(line)
                 self._last_draw = now
             return
-        # Plain output: a line whenever the counts or the best change, not on every poll.
+        # Plain output (a log, CI): a line when trials end, at most one every few seconds, and
+        # always the last one.
         key = line.split(" | elapsed")[0]
-        if key != self._last_line:
+        now = time.monotonic()
+        finished = (
+            progress.running == 0 and progress.budget is not None and self._done(progress) >= progress.budget
+        )
+        if key != self._last_line and (now - self._last_draw >= _PLAIN_EVERY_S or finished):
             self._last_line = key
+            self._last_draw = now
             print(line, flush=True)
+
+    @staticmethod
+    def _done(p: SweepProgress) -> int:
+        return p.finished + p.pruned + p.failed + p.killed

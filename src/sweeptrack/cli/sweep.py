@@ -54,7 +54,14 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
     )
     spec = controller.spec
     if result.finished:
-        board = leaderboard(cli.store, metric, goal=spec.metric.goal, top=10, sweep=result.sweep_id)
+        board = leaderboard(
+            cli.store,
+            metric,
+            goal=spec.metric.goal,
+            top=10,
+            sweep=result.sweep_id,
+            filter="status = 'finished'",
+        )
         emit(board.report(), Format.TABLE)
     if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
         raise click.exceptions.Exit(1)
