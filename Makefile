@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Tracks three plain runs, then runs the quickstart sweep (16 trials, 2 at a time, median pruning),
+# which ends with the sweep's leaderboard.
 demo: $(STAMP)
 	$(PY) examples/track_digits.py --db $(DB)
-	$(VENV)/bin/sweeptrack --db $(DB) runs list --experiment digits
-	$(VENV)/bin/sweeptrack --db $(DB) leaderboard --experiment digits --metric val_f1 --goal maximize
+	$(VENV)/bin/sweeptrack --db $(DB) runs list --experiment digits --filter "tags.model = 'sgd'"
+	$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
 
 # PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
 postgres:

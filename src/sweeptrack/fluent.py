@@ -3,6 +3,10 @@
 This module is the library's boundary with a training script, so it is where defaults come from
 the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory) and
 ``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file).
+
+Inside a sweep trial (a worker made a :class:`~sweeptrack.trial.TrialRun` the active run, or the
+``SWEEPTRACK_TRIAL_*`` variables are set) every function here works on the trial's run: it is
+attached to, never created, and only the process running the trial ends it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from sweeptrack.core.model import Artifact, Dataset, RunStatus
 from sweeptrack.run import Run, RunKilled, StoreSink, status_for_exception
+from sweeptrack.trial import ENV_ID, TrialRun, attach_from_env
 
 __all__ = [
     "active_run",
@@ -57,10 +63,19 @@ def start_run(
     On leaving the block the run ends FINISHED, FAILED (with the exception's type and message) on
     an exception, PRUNED on :class:`TrialPruned`, KILLED on SIGTERM or Ctrl-C.
 
+    Inside a sweep trial this returns the trial's run instead (``tags`` are set on it; the
+    experiment, name, database and artifact root are the sweep's), and leaving the block only
+    flushes: the trial ends when its function returns or its process exits.
+
     Example:
         >>> with st.start_run(experiment="digits", name="baseline") as run:   # doctest: +SKIP
         ...     st.log_metrics({"loss": 0.4}, step=0)
     """
+    trial = _trial_run()
+    if trial is not None:
+        if tags:
+            trial.set_tags(tags)
+        return trial
     from sweeptrack.tracking.artifacts import ArtifactRoot, default_artifact_root
     from sweeptrack.tracking.sql.store import SqlStore
 
@@ -95,9 +110,43 @@ def _capture_environment(run: Run) -> None:
 
 
 def active_run() -> Run | None:
-    """The active run of this context, or None."""
+    """The active run of this context, or None; inside a sweep trial, the trial's run."""
     run = _active.get()
-    return None if run is None or run.ended else run
+    if run is None or run.ended:
+        return _trial_run()
+    return run
+
+
+@contextmanager
+def activated(run: Run) -> Iterator[Run]:
+    """Make ``run`` the active run of this context for the block (a sweep worker runs a trial so;
+    not for training code, hence not in ``__all__``).
+
+    The run is not ended on leaving; the previous active run is restored.
+    """
+    token = _active.set(run)
+    try:
+        yield run
+    finally:
+        _active.reset(token)
+
+
+def _trial_run() -> TrialRun | None:
+    """The trial's run when this context is a sweep trial, attaching to it on first use."""
+    run = _active.get()
+    if isinstance(run, TrialRun):
+        return run
+    if not os.environ.get(ENV_ID):
+        return None
+    trial = attach_from_env(os.environ)
+    if trial is None:
+        return None
+    _active.set(trial)
+    _install_sigterm_handler()
+    hook = functools.partial(_finish_at_exit, trial)
+    atexit.register(hook)
+    trial.end_hooks.append(lambda: atexit.unregister(hook))
+    return trial
 
 
 def _run() -> Run:
@@ -111,7 +160,8 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
     if run is None:
         return
     run.end(status if isinstance(status, RunStatus) else RunStatus(str(status).lower()))
-    _active.set(None)
+    if not isinstance(run, TrialRun):  # a trial's run stays active: only its runner ends it
+        _active.set(None)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -162,6 +212,14 @@ def _end_at_exit(run: Run) -> None:
         run.end(status, error)
     except Exception as failure:  # the interpreter is going away: say it, do not raise
         print(f"sweeptrack: could not end run {run.id}: {failure}", file=sys.stderr)
+
+
+def _finish_at_exit(run: TrialRun) -> None:
+    """Hand a trial's last events to the controller when its process exits (it decides the status)."""
+    try:
+        run.finish()
+    except Exception as failure:  # the interpreter is going away: say it, do not raise
+        print(f"sweeptrack: could not flush trial {run.id}: {failure}", file=sys.stderr)
 
 
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:

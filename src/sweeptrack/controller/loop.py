@@ -111,6 +111,7 @@ class Controller:
         self._exhausted = False
         self._state = SweepState.FINISHED
         self._objective_names = frozenset(metric.name for metric in spec.metrics)
+        self.closers: list[Callable[[], None]] = []  # run when the sweep ends, whatever the way
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SweepResult:
@@ -135,6 +136,8 @@ class Controller:
             self._flush_events(force=True)
             self.executor.shutdown()
             self.store.set_sweep_state(self.sweep_id, self._state)
+            for close in self.closers:
+                close()
         self._report_progress()
         return self._result()
 

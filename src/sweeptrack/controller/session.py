@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -103,10 +104,11 @@ def open_sweep(
             source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
         )
     root = ArtifactRoot(default_artifact_root(db, str(artifacts) if artifacts else None))
-    return Controller(
+    log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
+    controller = Controller(
         spec=spec,
         store=store,
-        executor=_executor(spec),
+        executor=_executor(spec, log_dir),
         search=search,
         sweep_id=sweep_id,
         name=name,
@@ -116,6 +118,9 @@ def open_sweep(
         ledger=ledger,
         on_progress=on_progress,
     )
+    # Trial output is copied into the artifact store as each trial ends; the scratch folder goes.
+    controller.closers.append(lambda: shutil.rmtree(log_dir, ignore_errors=True))
+    return controller
 
 
 def resume_spec(store: Store, ref: str) -> SweepSpec:
@@ -165,11 +170,10 @@ def _environment(cwd: Path) -> dict[str, object]:
     return capture_environment(list(sys.argv), cwd).data
 
 
-def _executor(spec: SweepSpec) -> Executor:
+def _executor(spec: SweepSpec, log_dir: Path) -> Executor:
     if spec.executor.type is ExecutorType.RAY:
         raise SweepError("executor 'ray' is not available yet; use executor: local")
     from sweeptrack.executors.local import LocalExecutor
 
-    log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     cpus = os.cpu_count() or 1
-    return LocalExecutor(spec.parallel, cpu_count=cpus, log_dir=log_dir)
+    return LocalExecutor(spec.parallel, cpu_count=cpus, log_dir=log_dir, resources=spec.resources)

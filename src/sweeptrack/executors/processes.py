@@ -1,0 +1,147 @@
+"""Starting, signalling and describing the local executor's processes.
+
+Every process starts in a new session, so its process group (whose id is its pid) holds it and
+whatever it starts: one signal to the group reaches them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.executors.base import TrialRequest
+
+__all__ = [
+    "LOG_TAIL_LINES",
+    "describe_exit",
+    "log_tail",
+    "resolve_argv",
+    "run_message",
+    "signal_group",
+    "start_command",
+    "start_worker",
+]
+
+LOG_TAIL_LINES = 20
+
+
+def start_worker(
+    address: str, authkey: bytes, key: int, gpus: Sequence[str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m sweeptrack.executors.worker``; it connects to ``address`` as worker ``key``.
+
+    The socket and key go through the worker's stdin, not its environment, so the trials it runs
+    (and their children) do not see them. ``gpus`` become its ``CUDA_VISIBLE_DEVICES`` for good:
+    CUDA reads it once per process.
+    """
+    env = dict(os.environ)
+    if gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sweeptrack.executors.worker"],
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    assert proc.stdin is not None
+    hello = {"address": address, "authkey": authkey.hex(), "key": key}
+    with contextlib.suppress(OSError):  # a worker that died at once is reported by its exit
+        proc.stdin.write(json.dumps(hello).encode() + b"\n")
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+    return proc
+
+
+def run_message(request: TrialRequest, log_path: Path) -> tuple[str, dict[str, Any], str]:
+    """What a worker receives to run a function trial (plain, picklable data)."""
+    payload = {
+        "trial_id": request.trial_id,
+        "experiment": request.experiment,
+        "name": request.name,
+        "params": dict(request.params),
+        "call_params": dict(request.call_params),
+        "entrypoint": request.entrypoint,
+        "cwd": os.path.abspath(request.cwd),
+        "search_path": list(request.search_path),
+        "env": dict(request.env),
+        "artifact_root": request.artifact_root,
+    }
+    return ("run", payload, str(log_path))
+
+
+def start_command(
+    argv: Sequence[str], cwd: str, env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start a command trial with its stdout and stderr going to ``log_path``.
+
+    Raises:
+        OSError: It could not start (the message, also written to the log, names the program).
+    """
+    with open(log_path, "wb") as log:
+        try:
+            return subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            message = f"cannot start command {argv[0]!r} in {cwd}: {exc}"
+            log.write(message.encode() + b"\n")
+            raise OSError(exc.errno, message) from exc
+
+
+def signal_group(pgid: int, signum: signal.Signals) -> None:
+    """Send ``signum`` to a process group; one that is gone already is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``exit code 2``, or ``exit code -9 (SIGKILL)`` for a signal."""
+    if returncode is not None and returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"exit code {returncode} ({signal.Signals(-returncode).name})"
+    return f"exit code {returncode}"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file ("" if it is missing)."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 64 * 1024))
+            data = log.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").rstrip().splitlines()[-lines:])
+
+
+def resolve_argv(argv: Sequence[str], cwd: str, search_path: Sequence[str]) -> list[str]:
+    """argv with each relative file path that is missing under ``cwd`` but present in a
+    ``search_path`` folder made absolute (a program next to the spec file)."""
+    resolved = []
+    for arg in argv:
+        looks_like_path = arg and not arg.startswith("-") and "=" not in arg and not os.path.isabs(arg)
+        if looks_like_path and not os.path.exists(os.path.join(cwd, arg)):
+            for folder in search_path:
+                candidate = os.path.join(folder, arg)
+                if os.path.isfile(candidate):
+                    arg = os.path.abspath(candidate)
+                    break
+        resolved.append(arg)
+    return resolved

@@ -1,0 +1,232 @@
+"""A long-lived process that runs function trials, one at a time (``python -m sweeptrack.executors.worker``).
+
+The executor writes one JSON line to the worker's stdin (socket address, hex key, worker key) and
+closes it. The worker connects, says ``("worker", key)``, then loops: it receives
+``("run", request, log_path)``, runs the trial with the trial's run active and fd 1 and 2 going to
+the trial's log file, and answers ``("finished", trial_id, status, error, result, leaving)`` after
+the trial's events (``leaving``: the worker exits now, e.g. after a MemoryError). SIGTERM during a
+trial raises :class:`RunKilled` in it (so its events are flushed), then the worker exits. When the
+executor goes away the worker kills its process group.
+
+This module is a process entry point: it is the one place besides the CLI that changes the process
+state (working directory, ``sys.path``, ``os.environ`` for the trial's variables, signal handlers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import importlib
+import inspect
+import json
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from types import FrameType
+from typing import Any
+
+from sweeptrack.core.errors import InvalidValueError
+from sweeptrack.core.model import RunStatus
+from sweeptrack.fluent import activated
+from sweeptrack.run import RunKilled, as_metric_value, status_for_exception
+from sweeptrack.trial import TRIAL_FLUSH_INTERVAL, Channel, ChannelSink, TrialRun, artifact_store
+
+__all__ = ["main"]
+
+TRACEBACK_LINES = 20
+
+Outcome = tuple[RunStatus, str | None, Any]
+
+
+class Worker:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.in_trial = False
+        self.terminating = False
+        self.retire = False
+        self._functions: dict[tuple[str, tuple[str, ...]], tuple[Callable[..., Any], bool]] = {}
+
+    def serve(self) -> None:
+        while not (self.terminating or self.retire):
+            message = self.channel.inbox.get()
+            if message is None:
+                return
+            if message[0] != "run":
+                continue
+            request, log_path = message[1], message[2]
+            status, error, result = self.run_trial(request, log_path)
+            self.channel.pruned.discard(request["trial_id"])
+            leaving = self.retire or self.terminating  # the executor must not send it another trial
+            self.channel.send(("finished", request["trial_id"], status.value, error, result, leaving))
+
+    def on_sigterm(self, _signum: int, _frame: FrameType | None) -> None:
+        self.terminating = True
+        if self.in_trial:
+            raise RunKilled("signal SIGTERM")
+        raise SystemExit(0)
+
+    def run_trial(self, request: Mapping[str, Any], log_path: str) -> Outcome:
+        sink = ChannelSink(self.channel, owns_channel=False)
+        run = TrialRun(
+            experiment=request["experiment"],
+            name=request["name"],
+            sink=sink,
+            artifacts=artifact_store(request["artifact_root"]),
+            run_id=request["trial_id"],
+            flush_interval=TRIAL_FLUSH_INTERVAL,
+            params=request["params"],
+        )
+        with _redirected(log_path), _trial_state(request), activated(run):
+            status, error, result = self._call(request)
+        run.finish(status, error)
+        return status, error, result
+
+    def _call(self, request: Mapping[str, Any]) -> Outcome:
+        self.in_trial = True  # importing the module runs trial code too
+        try:
+            try:
+                function, takes_params = self._function(request["entrypoint"], tuple(request["search_path"]))
+                returned = function(dict(request["call_params"])) if takes_params else function()
+            finally:
+                self.in_trial = False
+            return RunStatus.FINISHED, None, _result(returned)
+        except BaseException as exc:
+            return self._failure(exc)
+
+    def _failure(self, exc: BaseException) -> Outcome:
+        status, error = status_for_exception(exc)
+        if isinstance(exc, MemoryError):
+            self.retire = True  # the heap may be in a bad state: the next trial gets a fresh process
+        if status is RunStatus.FAILED and not isinstance(exc, SystemExit | _ResultError):
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_frame.f_code is Worker._call.__code__:
+                tb = tb.tb_next  # the worker's own frame says nothing about the trial
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
+            print(text, file=sys.stderr, end="")
+            error = "\n".join(text.rstrip("\n").splitlines()[-TRACEBACK_LINES:])
+        elif isinstance(exc, _ResultError):
+            error = str(exc)
+        return status, error, None
+
+    def _function(self, entrypoint: str, search_path: tuple[str, ...]) -> tuple[Callable[..., Any], bool]:
+        cached = self._functions.get((entrypoint, search_path))
+        if cached is not None:
+            return cached
+        module_name, colon, attr = entrypoint.partition(":")
+        if not (module_name and colon and attr):
+            raise ValueError(f"entrypoint {entrypoint!r}: write it as module:function")
+        for folder in reversed(search_path):
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+        if not callable(target):
+            raise TypeError(f"entrypoint {entrypoint!r} is a {type(target).__name__}, not a function")
+        found = (target, _takes_params(target))
+        self._functions[(entrypoint, search_path)] = found
+        return found
+
+
+class _ResultError(Exception):
+    """The entrypoint returned something that is not a result."""
+
+
+def _result(returned: Any) -> float | dict[str, float] | None:
+    if returned is None:
+        return None
+    try:
+        if isinstance(returned, Mapping):
+            return {str(k): as_metric_value(str(k), v) for k, v in returned.items()}
+        return as_metric_value("result", returned)
+    except InvalidValueError as exc:
+        raise _ResultError(
+            f"the entrypoint returned {type(returned).__name__} {returned!r:.80}: {exc}; "
+            "return a number, a dict of final metrics or None"
+        ) from exc
+
+
+def _takes_params(function: Callable[..., Any]) -> bool:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in signature.parameters.values()
+    )
+
+
+@contextlib.contextmanager
+def _redirected(log_path: str) -> Iterator[None]:
+    """fd 1 and 2 (and so print, C code and child processes) write to the trial's log file."""
+    saved_streams = sys.stdout, sys.stderr
+    for stream in saved_streams:
+        stream.flush()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(1), os.dup(2)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdout, sys.stderr = saved_streams
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+@contextlib.contextmanager
+def _trial_state(request: Mapping[str, Any]) -> Iterator[None]:
+    """The trial's working directory and environment variables, restored afterwards."""
+    env: Mapping[str, str] = request["env"]
+    previous = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    with contextlib.suppress(OSError):  # a missing folder shows up as the entrypoint's own error
+        os.chdir(request["cwd"])
+    try:
+        yield
+    finally:
+        os.chdir(_HOME)
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_HOME = os.getcwd()
+
+
+def _kill_group() -> None:
+    """The executor is gone: take down this worker and whatever its trial started."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def main() -> None:
+    faulthandler.enable(all_threads=False)  # a segfault leaves the trial's traceback in its log
+    config = json.loads(sys.stdin.readline())
+    sys.stdin.close()
+    channel = Channel.connect(
+        config["address"], bytes.fromhex(config["authkey"]), ("worker", config["key"]), _kill_group
+    )
+    worker = Worker(channel)
+    signal.signal(signal.SIGTERM, worker.on_sigterm)
+    try:
+        worker.serve()
+    except (SystemExit, RunKilled):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+if __name__ == "__main__":
+    main()
