@@ -254,3 +254,15 @@ def test_stop_from_another_terminal(write_spec: SpecWriter, workdir: Path, db: s
 def test_run_sweep_is_public(write_spec: SpecWriter, db: str) -> None:
     result = st.run_sweep(write_spec("rnd.yaml", RANDOM.replace("run_cap: 6", "run_cap: 2")), db=db)
     assert result.finished == 2
+
+
+def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str) -> None:
+    spec = write_spec("rnd.yaml", RANDOM.replace("run_cap: 6", "run_cap: 4"))
+    first = run_sweep(spec, db, trials=2)
+    assert (first.state, first.trials) == (SweepState.STOPPED, 2)
+    second = run_sweep(spec, db, resume=True)
+    assert (second.sweep_id, second.state, second.trials) == (first.sweep_id, SweepState.FINISHED, 4)
+    runs = SqlStore(db).search_runs(sweep=first.sweep_id)
+    assert sorted(r.trial_number for r in runs) == [0, 1, 2, 3]
+    with pytest.raises(st.SweepTrackError, match="already finished"):
+        run_sweep(spec, db, resume=True)

@@ -45,3 +45,20 @@ def test_error_carries_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_file_is_a_spec_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"nope\.yaml: cannot read the spec file: No such file"):
         load_spec(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_sweep_run_refuses_broken_specs_and_writes_nothing(
+    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from sweeptrack.cli.main import cli
+
+    expected = path.read_text(encoding="utf-8").splitlines()[0].removeprefix(PREFIX)
+    db = tmp_path / "untouched.db"
+    monkeypatch.chdir(HERE)
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "sweep", "run", f"broken/{path.name}"])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and result.stderr.count("\n") == 1
+    assert not db.exists()

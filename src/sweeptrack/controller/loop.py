@@ -87,6 +87,7 @@ class Controller:
         cwd: Path,
         artifacts: ArtifactRoot,
         budget: int | None,
+        spec_budget: int | None = None,
         ledger: Ledger | None = None,
         on_progress: Callable[[SweepProgress], None] | None = None,
         python: str | None = None,
@@ -99,7 +100,8 @@ class Controller:
         self.name = name
         self.cwd = cwd
         self.artifacts = artifacts
-        self.budget = budget
+        self.budget = budget  # what this run may dispatch (with --trials)
+        self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
         self.ledger = ledger or Ledger()
         self.on_progress = on_progress
         self.python = python
@@ -109,6 +111,7 @@ class Controller:
         self._started = time.monotonic()
         self._stop_new = False
         self._exhausted = False
+        self._target_met = False
         self._state = SweepState.FINISHED
         self._objective_names = frozenset(metric.name for metric in spec.metrics)
         self.closers: list[Callable[[], None]] = []  # run when the sweep ends, whatever the way
@@ -122,6 +125,7 @@ class Controller:
                 self._check_stop()
                 self._dispatch()
                 if not self.ledger.running and not self._can_dispatch():
+                    self._settle_state()
                     break
                 self._handle(self.executor.poll(0.05))
                 self._flush_events(force=False)
@@ -140,6 +144,14 @@ class Controller:
                 close()
         self._report_progress()
         return self._result()
+
+    def _settle_state(self) -> None:
+        """FINISHED when the sweep's own budget, space or target is done; STOPPED when only a
+        run-time limit (--trials) ended it, so it can be resumed for the rest."""
+        if self._state is not SweepState.FINISHED or self._exhausted or self._target_met:
+            return
+        if self.spec_budget is None or self.ledger.next_number < self.spec_budget:
+            self._state = SweepState.STOPPED
 
     def _can_dispatch(self) -> bool:
         if self._stop_new:
@@ -298,6 +310,7 @@ class Controller:
             value >= target if self.spec.metric.goal is Goal.MAXIMIZE else value <= target
         ):
             self._stop_new = True
+            self._target_met = True
 
     def _log_result(self, trial: Running, result: Any) -> None:
         """A function's return value: a float is the objective, a dict holds final metrics.

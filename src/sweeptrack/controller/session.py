@@ -115,6 +115,7 @@ def open_sweep(
         cwd=cwd,
         artifacts=root,
         budget=budget,
+        spec_budget=_budget(spec, search, None),
         ledger=ledger,
         on_progress=on_progress,
     )
