@@ -19,9 +19,11 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,8 @@ ENV_ARTIFACTS = "SWEEPTRACK_ARTIFACTS"  # the artifact root, as outside a sweep
 
 # A reported value should reach the pruner fast: metric points are handed over at least this often.
 TRIAL_FLUSH_INTERVAL = 0.1
+# should_prune() waits at most this long for the controller's verdict on the latest points.
+_SYNC_TIMEOUT_S = 0.25
 
 
 class Channel:
@@ -79,6 +83,8 @@ class Channel:
         self._on_lost = on_lost
         self.lost = False
         self.pruned: set[str] = set()
+        self._synced = threading.Condition()
+        self._synced_token = -1
         self.inbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, name="sweeptrack-channel", daemon=True)
         self._reader.start()
@@ -116,6 +122,13 @@ class Channel:
                 self.lost = True
                 raise SweepTrackError(f"lost the connection to the sweep controller: {exc}") from exc
 
+    def sync(self, token: int, timeout: float) -> bool:
+        """Wait until the controller has judged everything sent before this call (the executor
+        answers once the controller took those events, after any prune message); False on timeout."""
+        self.send(("sync", token))
+        with self._synced:
+            return self._synced.wait_for(lambda: self._synced_token >= token or self.lost, timeout)
+
     def flush(self) -> None:
         """Wait for a send in progress in another thread; everything sent before is in the socket."""
         with self._lock:
@@ -143,6 +156,10 @@ class Channel:
                 break
             if message[0] == "prune":
                 self.pruned.add(message[1])
+            elif message[0] == "synced":
+                with self._synced:
+                    self._synced_token = max(self._synced_token, message[1])
+                    self._synced.notify_all()
             else:
                 self.inbox.put(message)
         self.lost = True
@@ -186,15 +203,32 @@ class TrialRun(Run):
     ``run.end()`` and ``st.end_run()`` only flush, so events logged later are not lost. The process
     that runs the trial ends it with :meth:`finish` (its status comes from the executor)."""
 
+    _sync_token = 0
+    _last_sync = -math.inf
+    _rtt = 0.001
+
     def end(self, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
         if not self.ended:
             self.flush()
 
     def should_prune(self) -> bool:
-        """Hands the points logged so far to the controller first, so the pruner judges this
-        epoch's value at once instead of up to a flush interval later."""
-        if not self.ended:
-            self._drain()
+        """Hands the points logged since the last call to the controller and waits for its verdict
+        on them, so a trial stops at the epoch the pruner judged, not an epoch or a flush later.
+
+        The wait is a round trip (about a millisecond); it is skipped while the trial checks more
+        often than ten round trips apart, so it never costs a fast loop more than about a tenth.
+        """
+        if self.ended:
+            return super().should_prune()
+        fresh = len(self._points) > 0
+        self._drain()
+        sink = self.sink
+        now = time.monotonic()
+        if fresh and isinstance(sink, ChannelSink) and now - self._last_sync >= 10 * self._rtt:
+            self._sync_token += 1
+            if sink.channel.sync(self._sync_token, timeout=_SYNC_TIMEOUT_S):
+                self._rtt = time.monotonic() - now
+            self._last_sync = time.monotonic()
         return super().should_prune()
 
     def finish(self, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:

@@ -140,6 +140,8 @@ class LocalExecutor(Executor):
         self._conns: dict[int, _Worker | _Trial | None] = {}  # by connection id, until it closes
         self._settling: set[_Worker | _Trial] = set()  # exited, waiting for their last messages
         self._outbox: list[TrialMessage] = []
+        self._syncs_seen: list[tuple[int, int]] = []  # (connection, token) asked during this poll
+        self._syncs_due: list[tuple[int, int]] = []  # answered at the start of the next poll
         self._keys = itertools.count(1)
         self._closed = False
 
@@ -185,13 +187,20 @@ class LocalExecutor(Executor):
         if server is None:
             time.sleep(max(timeout, 0.0))
             return []
+        # Trials waiting in should_prune() for a verdict on events the previous poll delivered:
+        # the controller has handled those (and sent any prune message) before polling again.
+        self._answer_syncs(self._syncs_due)
+        self._syncs_due = []
         while True:
             self._drain(server)
             now = time.monotonic()
             self._tick(now)
             if self._outbox:
                 out, self._outbox = self._outbox, []
+                self._syncs_due, self._syncs_seen = self._syncs_seen, []
                 return out
+            self._answer_syncs(self._syncs_seen)  # their events went out in an earlier poll
+            self._syncs_seen = []
             wait = end - now
             timer = self._next_timer()
             if timer is not None:
@@ -394,7 +403,14 @@ class LocalExecutor(Executor):
         if owner is None:  # a late or unknown caller: hang up
             self._dropconn(conn_id)
 
+    def _answer_syncs(self, syncs: list[tuple[int, int]]) -> None:
+        for conn_id, token in syncs:
+            self._send(conn_id, ("synced", token))
+
     def _on_message(self, conn_id: int, payload: tuple[Any, ...]) -> None:
+        if payload[0] == "sync":
+            self._syncs_seen.append((conn_id, payload[1]))
+            return
         owner = self._conns.get(conn_id)
         if isinstance(owner, _Worker):
             trial = owner.trial
