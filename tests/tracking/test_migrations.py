@@ -55,6 +55,9 @@ def test_every_golden_database_opens_and_takes_writes(golden: Path, tmp_path: Pa
     store.log_metrics(run.id, [("loss", 0.125, 2, 1)])
     assert store.get_run(run.id).metrics["loss"].count == 3
     assert store.schema_revision() == HEAD_REVISION
+    if golden.stem >= "rev0002":  # sweeps exist from revision 0002 on
+        assert store.get_sweep("golden-sweep").source == "/x/golden.yaml"
+        assert store.get_environment(run.id) == {"python": {"version": "3.11"}}
 
 
 def test_a_newer_schema_is_refused_without_damage(sqlite_url: str) -> None:
