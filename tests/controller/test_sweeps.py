@@ -266,3 +266,13 @@ def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str
     assert sorted(r.trial_number for r in runs) == [0, 1, 2, 3]
     with pytest.raises(st.SweepTrackError, match="already finished"):
         run_sweep(spec, db, resume=True)
+
+
+def test_timeout_stops_the_sweep_and_its_running_trials(write_spec: SpecWriter, db: str) -> None:
+    text = SLOW.replace("run_cap: 8\n", "timeout: 1s\n").replace("name: slowpoke", "name: timed")
+    spec = write_spec("timed.yaml", text.replace("epochs: {value: 4}", "epochs: {value: 200}"))
+    result = run_sweep(spec, db)
+    assert result.state is SweepState.STOPPED and result.elapsed < 30
+    runs = SqlStore(db).search_runs(sweep=result.sweep_id)
+    assert runs and all(r.status is RunStatus.KILLED for r in runs)
+    assert all("timeout" in (r.error or "") for r in runs)

@@ -271,7 +271,7 @@ class Controller:
         self._log_result(trial, finished.result)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
-        self.store.end_run(trial.run_id, status, _now_ms(), _tail(finished.error))
+        self.store.end_run(trial.run_id, status, _now_ms(), _tail(finished.error or trial.stop_reason))
         self.ledger.durations.append(time.monotonic() - trial.started)
         self._tell(trial, status)
 
@@ -366,6 +366,7 @@ class Controller:
 
     def _cancel_all(self, status: RunStatus, reason: str) -> None:
         for trial in list(self.ledger.running.values()):
+            trial.stop_reason = reason
             self.executor.cancel(trial.run_id, status)
         deadline = time.monotonic() + 30
         while self.ledger.running and time.monotonic() < deadline:

@@ -28,6 +28,7 @@ class Running:
     reports: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)  # per objective metric, from its events
     returned: float | None = None  # what the entrypoint returned, when that is the objective
+    stop_reason: str | None = None  # why the controller stopped it (a timeout, Ctrl-C)
 
     def observe(self, key: str, value: float, step: int) -> None:
         seen = self.seen.get(key)
