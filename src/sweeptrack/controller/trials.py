@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sweeptrack.core.model import Goal, RunStatus
-from sweeptrack.spec.model import ObjectiveSummary, SweepSpec
+from sweeptrack.spec.model import SweepSpec
 
 __all__ = ["Best", "Counts", "Ledger", "Pending", "Running"]
 
@@ -33,24 +33,13 @@ class Running:
     def observe(self, key: str, value: float, step: int) -> None:
         seen = self.seen.get(key)
         if seen is None:
-            self.seen[key] = Seen(last=value, last_step=step, low=value, high=value)
+            self.seen[key] = Seen(last=value, last_step=step, min=value, max=value)
         else:
             seen.add(value, step)
 
     def objective(self, spec: SweepSpec) -> list[float] | None:
         """Objective values from what the trial logged (no database read), None if one is missing."""
-        if self.returned is not None:
-            return [self.returned]
-        values = []
-        for metric in spec.metrics:
-            seen = self.seen.get(metric.name)
-            if seen is None:
-                return None
-            if metric.summary is ObjectiveSummary.BEST:
-                values.append(seen.high if metric.goal is Goal.MAXIMIZE else seen.low)
-            else:
-                values.append(seen.last)
-        return values
+        return spec.objective_from(self.seen, self.returned)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -59,17 +48,17 @@ class Seen:
 
     last: float
     last_step: int
-    low: float
-    high: float
+    min: float
+    max: float
 
     def add(self, value: float, step: int) -> None:
         if step >= self.last_step:
             self.last, self.last_step = value, step
         if value == value:
-            if not self.low <= value:  # also replaces a NaN low
-                self.low = value
-            if not self.high >= value:
-                self.high = value
+            if not self.min <= value:  # also replaces a NaN minimum
+                self.min = value
+            if not self.max >= value:
+                self.max = value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

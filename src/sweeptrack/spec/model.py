@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sweeptrack.core.model import Goal, Run
 from sweeptrack.core.space import Distribution, unflatten
@@ -65,6 +65,17 @@ class PrunerType(enum.Enum):
 class ExecutorType(enum.Enum):
     LOCAL = "local"
     RAY = "ray"
+
+
+class SummaryLike(Protocol):
+    """What an objective is read from: a stored MetricSummary, or one kept while points stream."""
+
+    @property
+    def last(self) -> float: ...
+    @property
+    def min(self) -> float: ...
+    @property
+    def max(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,13 +152,21 @@ class SweepSpec:
         return self.metrics[0]
 
     def objective_values(self, run: Run) -> list[float] | None:
-        """A trial run's objective values, one per metric (its last value, or its best by the goal;
-        a function's returned objective when kept in the OBJECTIVE_TAG tag), None if one is missing."""
-        if OBJECTIVE_TAG in run.tags and len(self.metrics) == 1:
-            return [float(run.tags[OBJECTIVE_TAG])]
+        """A trial run's objective values (see :meth:`objective_from`); a function's returned
+        objective is read from the run's OBJECTIVE_TAG tag."""
+        returned = run.tags.get(OBJECTIVE_TAG)
+        return self.objective_from(run.metrics, None if returned is None else float(returned))
+
+    def objective_from(
+        self, summaries: Mapping[str, SummaryLike], returned: float | None = None
+    ) -> list[float] | None:
+        """One value per metric: its last value, or its best by the goal (``summary: best``); a
+        single objective the entrypoint returned wins. None when a metric is missing."""
+        if returned is not None and len(self.metrics) == 1:
+            return [returned]
         values = []
         for metric in self.metrics:
-            summary = run.metrics.get(metric.name)
+            summary = summaries.get(metric.name)
             if summary is None:
                 return None
             if metric.summary is ObjectiveSummary.BEST:
