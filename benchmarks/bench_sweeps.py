@@ -42,9 +42,12 @@ from sweeps_peers import optuna_in_memory, optuna_rdb_reports, optuna_tpe_costs
 SECTIONS = ("overhead", "tpe", "pruning", "optuna-rdb")
 PRUNING_SEED = 11
 MEDIAN = {"type": "median", "n_startup_trials": 4, "n_warmup_steps": 1}
-ASHA = {"type": "asha", "min_resource": 1, "reduction_factor": 3}
+ASHA = {"type": "asha", "min_resource": 1, "reduction_factor": 3, "bootstrap_count": 1}
 RDB_PRUNER = {"n_startup_trials": 5, "n_warmup_steps": 10}
 EPOCHS = 20  # sweeps/quickstart.yaml's epochs
+# One trial at a time: with a seed the whole sweep repeats exactly, so pruned and unpruned sweeps
+# see the same configs in the same order and the comparison is not timing noise.
+PRUNING_PARALLEL = 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -234,6 +237,7 @@ def digits_doc(trials: int, pruner: dict[str, Any]) -> dict[str, Any]:
         seed=PRUNING_SEED,
         run_cap=trials,
         early_terminate=pruner,
+        parallel=PRUNING_PARALLEL,
     )
     return doc
 
