@@ -42,3 +42,15 @@ def pg_url(empty_pg_url: str) -> str:
 
     SqlStore(empty_pg_url).upgrade_schema()
     return empty_pg_url
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[object]:
+    """One real local Ray cluster (head with dashboard on 127.0.0.1) shared by the whole session."""
+    from raycluster import RayCluster
+
+    cluster = RayCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

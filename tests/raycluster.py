@@ -1,0 +1,117 @@
+"""A real local Ray cluster for the tests: a head (with its dashboard) and extra nodes, each a
+`ray start --block` process in a process group of its own, stopped by killing that group only
+(never `ray stop`, which would kill every Ray process on the machine)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["RayCluster", "RayNode", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ray() -> str:
+    return str(Path(sys.executable).with_name("ray"))
+
+
+@dataclass
+class RayNode:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """Kill the node's whole process group (raylet, workers), as a machine going away would."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+@dataclass
+class RayCluster:
+    """``address`` is the GCS address (host:port) for ``ray.init``; ``dashboard`` the job API URL."""
+
+    address: str
+    dashboard: str
+    temp_dir: Path
+    head: RayNode
+    nodes: list[RayNode] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, *, num_cpus: int = 2, timeout: float = 90) -> RayCluster:
+        temp_dir = Path(tempfile.mkdtemp(prefix="st-ray-"))
+        port, dash = free_port(), free_port()
+        log = temp_dir / "head.log"
+        args = [
+            _ray(), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+            f"--num-cpus={num_cpus}", "--num-gpus=0", "--include-dashboard=true",
+            "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--disable-usage-stats",
+            f"--temp-dir={temp_dir}",
+        ]  # fmt: skip
+        head = RayNode(_spawn(args, log), log)
+        cluster = cls(
+            address=f"127.0.0.1:{port}", dashboard=f"http://127.0.0.1:{dash}", temp_dir=temp_dir, head=head
+        )
+        cluster.wait_for_nodes(1, timeout)
+        return cluster
+
+    def add_node(
+        self, *, num_cpus: int = 1, num_gpus: int = 0, resources: dict[str, float] | None = None
+    ) -> RayNode:
+        log = self.temp_dir / f"node{len(self.nodes)}.log"
+        args = [
+            _ray(), "start", "--block", f"--address={self.address}", "--node-ip-address=127.0.0.1",
+            f"--num-cpus={num_cpus}", f"--num-gpus={num_gpus}", "--disable-usage-stats",
+        ]  # fmt: skip
+        if resources:
+            args.append(f"--resources={json.dumps(resources)}")
+        node = RayNode(_spawn(args, log), log)
+        self.nodes.append(node)
+        self.wait_for_nodes(1 + sum(1 for n in self.nodes if n.proc.poll() is None), 90)
+        return node
+
+    def alive_nodes(self) -> int:
+        done = subprocess.run(
+            [_ray(), "list", "nodes", "--address", self.dashboard, "--format", "json",
+             "--filter", "state=ALIVE"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        try:
+            return len(json.loads(done.stdout))
+        except ValueError:
+            return 0
+
+    def wait_for_nodes(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.head.proc.poll() is not None:
+                raise RuntimeError(f"ray head exited: {self.head.log.read_text()[-2000:]}")
+            if self.alive_nodes() >= count:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"ray cluster did not reach {count} nodes in {timeout} s")
+
+    def stop(self) -> None:
+        for node in [*self.nodes, self.head]:
+            node.stop()
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+    with log.open("wb") as out:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
