@@ -258,7 +258,7 @@ def attach_from_env(environ: Mapping[str, str]) -> TrialRun | None:
         ) from exc
     channel = Channel.connect(address, authkey, ("trial", trial_id), on_lost=_controller_gone)
     root = environ.get(ENV_ARTIFACTS)
-    return TrialRun(
+    run = TrialRun(
         experiment=environ.get(ENV_EXPERIMENT) or "default",
         name=environ.get(ENV_NAME) or None,
         sink=ChannelSink(channel),
@@ -267,6 +267,20 @@ def attach_from_env(environ: Mapping[str, str]) -> TrialRun | None:
         flush_interval=TRIAL_FLUSH_INTERVAL,
         params=params,
     )
+    _sample_system_metrics(run, environ)
+    return run
+
+
+def _sample_system_metrics(run: TrialRun, environ: Mapping[str, str]) -> None:
+    """Sample system metrics into the run at the interval the sweep set, until the run ends."""
+    from sweeptrack.tracking.sysmetrics import NvmlProbe, SystemMetricsSampler, interval_from_env
+
+    interval = interval_from_env(environ)
+    if interval > 0:
+        probe = NvmlProbe(environ.get("CUDA_VISIBLE_DEVICES"))
+        sampler = SystemMetricsSampler(run.log_metrics, interval=interval, gpus=probe)
+        sampler.start()
+        run.end_hooks.append(sampler.stop)
 
 
 def _controller_gone() -> None:

@@ -26,6 +26,7 @@ from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
 from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.store import Store
+from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
 
 __all__ = ["Controller", "SweepProgress", "SweepResult"]
 
@@ -227,6 +228,7 @@ class Controller:
             search_path=_search_path(self.cwd, self.spec.base_dir),
             timeout=self.spec.trial_timeout,
             resources=self.spec.resources,
+            env={ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}"},
             artifact_root=str(self.artifacts.root),
         )
 

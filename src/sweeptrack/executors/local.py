@@ -40,8 +40,10 @@ from sweeptrack.core.events import Event
 from sweeptrack.core.model import RunStatus
 from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialMessage, TrialRequest
 from sweeptrack.executors.channel import ChannelServer, Closed, Exited, Hello, Inbound, Message
+from sweeptrack.executors.gpus import GpuInventory, NvmlInventory
 from sweeptrack.executors.processes import (
     describe_exit,
+    gpu_env,
     log_tail,
     resolve_argv,
     run_message,
@@ -105,9 +107,11 @@ class LocalExecutor(Executor):
         parallel: Most trials running at once (and most worker processes).
         cpu_count: CPUs to share among trials by their ``resources.cpu`` (default: the CPUs this
             process may use).
-        gpus: GPU ids to hand out by ``resources.gpu`` (``CUDA_VISIBLE_DEVICES``); default: those
-            NVML finds (or the ``CUDA_VISIBLE_DEVICES`` of this process). With none, a request for a
-            GPU is refused at :meth:`submit`.
+        gpus: The GPUs to hand out by ``resources.gpu`` and ``resources.gpu_memory`` (a trial's
+            ``CUDA_VISIBLE_DEVICES``): an inventory, or plain ids (cards of unknown memory); default:
+            those NVML finds (only those the ``CUDA_VISIBLE_DEVICES`` of this process lists, when it
+            is set). With none, a request for a GPU is refused at :meth:`submit`; a trial that asks
+            for no GPU gets no ``CUDA_VISIBLE_DEVICES`` from the executor.
         grace: Seconds between SIGTERM and SIGKILL when a trial times out, and the default grace of
             :meth:`prune` and :meth:`cancel`.
         log_dir: Folder for the trials' log files (``<trial id>.log``) and the workers' own logs.
@@ -119,7 +123,7 @@ class LocalExecutor(Executor):
         parallel: int,
         *,
         cpu_count: int | None = None,
-        gpus: Sequence[int] | None = None,
+        gpus: GpuInventory | Sequence[int | str] | None = None,
         grace: float = 5.0,
         log_dir: Path,
         resources: Resources | None = None,
@@ -129,6 +133,8 @@ class LocalExecutor(Executor):
         self.parallel = parallel
         self.grace = grace
         self.log_dir = Path(log_dir)
+        if gpus is None:
+            gpus = NvmlInventory(os.environ.get("CUDA_VISIBLE_DEVICES"))
         self._pool = ResourcePool(cpu_count if cpu_count is not None else available_cpus(), gpus)
         self._shape = resources or Resources()
         self._server: ChannelServer | None = None  # the socket is made at the first submit
@@ -347,8 +353,7 @@ class LocalExecutor(Executor):
                 artifact_root=request.artifact_root,
             ),
         }
-        if trial.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(trial.gpus)
+        env.update(gpu_env(trial.gpus))
         try:
             proc = start_command(argv, request.cwd, env, trial.log_path)
         except OSError as exc:

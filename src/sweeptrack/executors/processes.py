@@ -21,6 +21,7 @@ from sweeptrack.executors.base import TrialRequest
 __all__ = [
     "LOG_TAIL_LINES",
     "describe_exit",
+    "gpu_env",
     "log_tail",
     "resolve_argv",
     "run_message",
@@ -41,9 +42,7 @@ def start_worker(
     (and their children) do not see them. ``gpus`` become its ``CUDA_VISIBLE_DEVICES`` for good:
     CUDA reads it once per process.
     """
-    env = dict(os.environ)
-    if gpus:
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+    env = {**os.environ, **gpu_env(gpus)}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -61,6 +60,15 @@ def start_worker(
     with contextlib.suppress(OSError):
         proc.stdin.close()
     return proc
+
+
+def gpu_env(gpus: Sequence[str]) -> dict[str, str]:
+    """The variables of a process given ``gpus`` (none for a process given no GPU: a CPU trial
+    keeps whatever its parent had). The ids are NVML's, which number GPUs by PCI bus; CUDA numbers
+    them fastest first unless told otherwise."""
+    if not gpus:
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": ",".join(gpus), "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
 
 
 def run_message(request: TrialRequest, log_path: Path) -> tuple[str, dict[str, Any], str]:

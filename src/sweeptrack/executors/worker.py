@@ -31,6 +31,7 @@ from sweeptrack.core.errors import InvalidValueError
 from sweeptrack.core.model import RunStatus
 from sweeptrack.fluent import activated
 from sweeptrack.run import RunKilled, as_metric_value, status_for_exception
+from sweeptrack.tracking.sysmetrics import NvmlProbe, SystemMetricsSampler, interval_from_env
 from sweeptrack.trial import TRIAL_FLUSH_INTERVAL, Channel, ChannelSink, TrialRun, artifact_store
 
 __all__ = ["main"]
@@ -78,7 +79,7 @@ class Worker:
             flush_interval=TRIAL_FLUSH_INTERVAL,
             params=request["params"],
         )
-        with _redirected(log_path), _trial_state(request), activated(run):
+        with _redirected(log_path), _trial_state(request), activated(run), _system_metrics(run):
             status, error, result = self._call(request)
         run.finish(status, error)
         return status, error, result
@@ -203,6 +204,19 @@ def _trial_state(request: Mapping[str, Any]) -> Iterator[None]:
 
 
 _HOME = os.getcwd()
+
+
+@contextlib.contextmanager
+def _system_metrics(run: TrialRun) -> Iterator[None]:
+    """Sample system metrics into the trial's run while it runs, at the interval its sweep set
+    (read after :func:`_trial_state` applied the trial's variables); stopped before the run ends."""
+    interval = interval_from_env(os.environ)
+    if interval <= 0:
+        yield
+        return
+    probe = NvmlProbe(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    with SystemMetricsSampler(run.log_metrics, interval=interval, gpus=probe):
+        yield
 
 
 def _kill_group() -> None:

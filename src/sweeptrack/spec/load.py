@@ -26,7 +26,15 @@ from typing import Any
 
 from sweeptrack.core.errors import SpecError
 from sweeptrack.spec.command import DEFAULT_COMMAND, check_command_item
-from sweeptrack.spec.model import ExecutorSpec, ExecutorType, Method, PrunerType, Resources, SweepSpec
+from sweeptrack.spec.model import (
+    DEFAULT_SYSTEM_METRICS_INTERVAL,
+    ExecutorSpec,
+    ExecutorType,
+    Method,
+    PrunerType,
+    Resources,
+    SweepSpec,
+)
 from sweeptrack.spec.objective import parse_method, parse_objectives, parse_scheduler
 from sweeptrack.spec.params import ParsedParameters, parse_parameters
 from sweeptrack.spec.pruners import parse_early_terminate
@@ -43,7 +51,7 @@ WANDB_KEYS = (
 )  # fmt: skip
 SWEEPTRACK_KEYS = (
     "entrypoint", "experiment", "seed", "parallel", "executor", "resources", "retries", "trial_timeout",
-    "timeout",
+    "timeout", "system_metrics_interval",
 )  # fmt: skip
 _TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -104,6 +112,7 @@ def load_spec_text(text: str, *, source: str = "<string>", base_dir: Path | None
         retries=root.integer("retries", 0, minimum=0) or 0,
         trial_timeout=_duration(root, "trial_timeout"),
         timeout=_duration(root, "timeout"),
+        system_metrics_interval=_system_metrics_interval(root),
     )
 
 
@@ -219,7 +228,7 @@ def _gpu_memory(sec: Section) -> int | None:
     return size
 
 
-def _duration(root: Section, key: str) -> float | None:
+def _duration(root: Section, key: str, *, zero: bool = False) -> float | None:
     value: Any = root.get(key)
     if value is None:
         return None
@@ -229,6 +238,12 @@ def _duration(root: Section, key: str) -> float | None:
         seconds = parse_duration(value)
     except ValueError as exc:
         raise root.error(key, str(exc)) from None
-    if seconds <= 0:
+    if seconds <= 0 and not (zero and seconds == 0):
         raise root.error(key, f"must be > 0, got {show(value)}")
     return seconds
+
+
+def _system_metrics_interval(root: Section) -> float:
+    """Seconds between samples of each trial's system metrics; 0 turns them off."""
+    seconds = _duration(root, "system_metrics_interval", zero=True)
+    return DEFAULT_SYSTEM_METRICS_INTERVAL if seconds is None else seconds

@@ -11,10 +11,14 @@ from typing import Any, Protocol
 from sweeptrack.core.model import Goal, Run
 from sweeptrack.core.space import Distribution, unflatten
 
+# Seconds between samples of a trial's system metrics (CPU, RAM, GPUs) unless the spec says otherwise.
+DEFAULT_SYSTEM_METRICS_INTERVAL = 10.0
+
 # Where a function trial's returned objective is kept when it is not a point of the metric's history.
 OBJECTIVE_TAG = "sweeptrack.objective"
 
 __all__ = [
+    "DEFAULT_SYSTEM_METRICS_INTERVAL",
     "OBJECTIVE_TAG",
     "ExecutorSpec",
     "ExecutorType",
@@ -145,6 +149,7 @@ class SweepSpec:
     retries: int = 0
     trial_timeout: float | None = None  # seconds
     timeout: float | None = None  # seconds, the whole sweep
+    system_metrics_interval: float = DEFAULT_SYSTEM_METRICS_INTERVAL  # seconds; 0: not sampled
 
     @property
     def metric(self) -> MetricSpec:
