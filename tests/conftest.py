@@ -47,8 +47,10 @@ def pg_url(empty_pg_url: str) -> str:
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[object]:
     """One real local Ray cluster (head with dashboard on 127.0.0.1) shared by the whole session."""
-    from raycluster import RayCluster
+    from raycluster import RAY_ENV, RayCluster
 
+    for key, value in RAY_ENV.items():  # drivers in this process (ray.init) must match the nodes
+        os.environ.setdefault(key, value)
     cluster = RayCluster.start()
     try:
         yield cluster

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RayCluster", "RayNode", "free_port"]
+__all__ = ["RAY_ENV", "RayCluster", "RayNode", "free_port"]
 
 
 def free_port() -> int:
@@ -80,7 +80,7 @@ class RayCluster:
         ]  # fmt: skip
         if resources:
             args.append(f"--resources={json.dumps(resources)}")
-        node = RayNode(_spawn(args, log), log)
+        node = RayNode(_spawn([*args, *_agent_ports()], log), log)
         self.nodes.append(node)
         self.wait_for_nodes(1 + sum(1 for n in self.nodes if n.proc.poll() is None), 90)
         return node
@@ -111,7 +111,27 @@ class RayCluster:
             node.stop()
 
 
+def _agent_ports() -> list[str]:
+    """Ports of a node's agents, free ones: Ray's defaults collide with any other Ray on the machine."""
+    return [
+        f"--dashboard-agent-listen-port={free_port()}",
+        f"--dashboard-agent-grpc-port={free_port()}",
+        f"--metrics-export-port={free_port()}",
+        f"--runtime-env-agent-port={free_port()}",
+    ]
+
+
+# No token auth (a token file left in ~/.ray by any earlier local Ray would switch it on), and the
+# venv's scripts (sweeptrack) on the PATH of every process the nodes start, jobs included.
+RAY_ENV = {
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
+}
+
+
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, **RAY_ENV, "PATH": path}
     with log.open("wb") as out:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
