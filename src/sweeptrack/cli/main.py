@@ -17,6 +17,7 @@ import click
 from sweeptrack import __version__
 from sweeptrack.cli.common import CliContext
 from sweeptrack.cli.db import db
+from sweeptrack.cli.jobs import jobs, submit
 from sweeptrack.cli.leaderboard import leaderboard
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
@@ -97,6 +98,8 @@ cli.add_command(runs)
 cli.add_command(leaderboard)
 cli.add_command(db)
 cli.add_command(sweep)
+cli.add_command(submit)
+cli.add_command(jobs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

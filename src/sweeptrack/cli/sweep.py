@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
 from sweeptrack.reports.formats import Format
+
+if TYPE_CHECKING:
+    from sweeptrack.spec.model import SweepSpec
 
 __all__ = ["sweep"]
 
@@ -72,6 +76,10 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
 @click.option("--trials", "-n", type=int, help="At most this many trials (with run_cap, the smaller).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Overrides the spec's executor.")
+@click.option(
+    "--address",
+    help="Ray cluster for --executor ray: host:port, ray://host:10001, auto, or none (a local Ray).",
+)
 @click.option("--resume", is_flag=True, help="Continue this spec's newest sweep instead of starting one.")
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
 @pass_cli
@@ -81,32 +89,56 @@ def run(
     parallel: int | None,
     trials: int | None,
     executor: str | None,
+    address: str | None,
     resume: bool,
     artifacts: str | None,
 ) -> None:
     """Run the sweep defined in FILE, showing progress, then print its leaderboard."""
-    import dataclasses
-
-    from sweeptrack.spec.load import load_spec
-    from sweeptrack.spec.model import ExecutorSpec, ExecutorType
-
-    spec = load_spec(file)
-    if executor is not None:
-        spec = dataclasses.replace(spec, executor=ExecutorSpec(type=ExecutorType(executor)))
+    spec = _with_executor(load_spec_file(file), executor, address)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec.metric.name)
+
+
+def load_spec_file(file: Path) -> SweepSpec:
+    from sweeptrack.spec.load import load_spec
+
+    return load_spec(file)
+
+
+def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -> SweepSpec:
+    """The spec with ``--executor`` and ``--address`` applied (an address alone keeps the type)."""
+    import dataclasses
+
+    from sweeptrack.spec.model import ExecutorSpec, ExecutorType
+
+    if executor is None and address is None:
+        return spec
+    kind = ExecutorType(executor) if executor is not None else spec.executor.type
+    if address is not None and kind is not ExecutorType.RAY:
+        raise click.UsageError("--address applies to --executor ray (or a spec with executor: {type: ray})")
+    chosen = address if address is not None else spec.executor.address
+    return dataclasses.replace(spec, executor=ExecutorSpec(type=kind, address=chosen))
 
 
 @sweep.command()
 @click.argument("ref", metavar="SWEEP")
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@click.option(
+    "--address",
+    help="Ray cluster to resume on, when the sweep uses the Ray executor (overrides the spec's).",
+)
 @pass_cli
-def resume(cli: CliContext, ref: str, parallel: int | None, artifacts: str | None) -> None:
+def resume(
+    cli: CliContext, ref: str, parallel: int | None, artifacts: str | None, address: str | None
+) -> None:
     """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off."""
     from sweeptrack.controller.session import resume_spec
+    from sweeptrack.spec.model import ExecutorType
 
     spec = resume_spec(cli.store, ref)
+    if address is not None and spec.executor.type is ExecutorType.RAY:
+        spec = _with_executor(spec, None, address)
     sweep_id = cli.store.get_sweep(ref).id
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "resume": sweep_id, "artifacts": artifacts}
     _run(cli, args, spec.metric.name)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sweeptrack.controller.loop import Controller, SweepProgress, SweepResult
 from sweeptrack.controller.resume import restore_ledger
+from sweeptrack.controller.trials import Ledger
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.model import Sweep, SweepState
 from sweeptrack.executors.base import Executor
@@ -86,29 +87,25 @@ def open_sweep(
     store = SqlStore(db)
     search = Search(spec)
     budget = _budget(spec, search, trials)
-    if resume:
-        sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
-        if sweep.state is SweepState.FINISHED:
-            raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
-        store.set_sweep_state(sweep.id, SweepState.RUNNING)
-        ledger = restore_ledger(store, sweep.id, spec, search)
-        sweep_id, name = sweep.id, sweep.name
-    else:
-        sweep_id, name, ledger = uuid.uuid4().hex, _sweep_name(spec), None
-        store.create_sweep(
-            sweep_id=sweep_id,
-            experiment=spec.experiment,
-            name=name,
-            spec=spec.text,
-            environment=_environment(cwd),
-            source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
-        )
-    root = ArtifactRoot(default_artifact_root(db, str(artifacts) if artifacts else None))
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
+    executor = _executor(spec, log_dir)
+
+    def release() -> None:
+        shutil.rmtree(log_dir, ignore_errors=True)  # trial output was copied into artifacts
+        store.close()
+
+    try:
+        executor.check(spec.resources)  # a request nothing can place fails before anything is written
+        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd)
+    except BaseException:
+        executor.shutdown()
+        release()
+        raise
+    root = ArtifactRoot(default_artifact_root(db, str(artifacts) if artifacts else None))
     controller = Controller(
         spec=spec,
         store=store,
-        executor=_executor(spec, log_dir),
+        executor=executor,
         search=search,
         sweep_id=sweep_id,
         name=name,
@@ -119,9 +116,30 @@ def open_sweep(
         ledger=ledger,
         on_progress=on_progress,
     )
-    # Trial output is copied into the artifact store as each trial ends; the scratch folder goes.
-    controller.closers.append(lambda: shutil.rmtree(log_dir, ignore_errors=True))
+    controller.closers.append(release)
     return controller
+
+
+def _start_or_resume(
+    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path
+) -> tuple[str, str, Ledger | None]:
+    """The sweep's id, name and (on resume) ledger; a new sweep is written to the database."""
+    if resume:
+        sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
+        if sweep.state is SweepState.FINISHED:
+            raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
+        store.set_sweep_state(sweep.id, SweepState.RUNNING)
+        return sweep.id, sweep.name, restore_ledger(store, sweep.id, spec, search)
+    sweep_id, name = uuid.uuid4().hex, _sweep_name(spec)
+    store.create_sweep(
+        sweep_id=sweep_id,
+        experiment=spec.experiment,
+        name=name,
+        spec=spec.text,
+        environment=_environment(cwd),
+        source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
+    )
+    return sweep_id, name, None
 
 
 def resume_spec(store: Store, ref: str) -> SweepSpec:
@@ -173,7 +191,11 @@ def _environment(cwd: Path) -> dict[str, object]:
 
 def _executor(spec: SweepSpec, log_dir: Path) -> Executor:
     if spec.executor.type is ExecutorType.RAY:
-        raise SweepError("executor 'ray' is not available yet; use executor: local")
+        from sweeptrack.executors.ray import RayExecutor
+
+        return RayExecutor(
+            spec.parallel, address=spec.executor.address, log_dir=log_dir, resources=spec.resources
+        )
     from sweeptrack.executors.local import LocalExecutor
 
     cpus = os.cpu_count() or 1

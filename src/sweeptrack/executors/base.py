@@ -83,6 +83,11 @@ class Executor(abc.ABC):
         """How many more trials can be submitted now without queueing (0 when full)."""
 
     @abc.abstractmethod
+    def check(self, resources: Resources) -> None:
+        """Raise SweepError, before anything is dispatched, when no trial with these resources
+        could ever run here (naming the request and what the machine or cluster has)."""
+
+    @abc.abstractmethod
     def submit(self, request: TrialRequest) -> None:
         """Start a trial (returns at once)."""
 

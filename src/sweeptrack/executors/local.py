@@ -161,6 +161,9 @@ class LocalExecutor(Executor):
     def running(self) -> int:
         return len(self._trials)
 
+    def check(self, resources: Resources) -> None:
+        self._pool.check(resources)
+
     def submit(self, request: TrialRequest) -> None:
         """Start ``request`` now, or as soon as a slot and its resources are free.
 

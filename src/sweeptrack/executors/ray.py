@@ -1,0 +1,441 @@
+"""The Ray executor: trials on a Ray cluster (or a local Ray it starts), one long-lived actor per slot.
+
+Example:
+    >>> executor = RayExecutor(4, address="10.0.0.5:6379", log_dir=Path("logs"),   # doctest: +SKIP
+    ...                        resources=Resources(cpu=1, gpu=0.5))
+    >>> executor.submit(request)                                                  # doctest: +SKIP
+    >>> messages = executor.poll(1.0)                # TrialEvents ..., TrialFinished
+
+How it works: at most ``parallel`` slot actors (:class:`~sweeptrack.executors.ray_slot.TrialSlot`)
+are created, each once, with the trials' resources (``num_cpus``, ``num_gpus`` including
+fractions, custom resources), so Ray places them and a trial costs one actor call, not an actor
+or a process start. Each slot runs its trial on its own node the way the local executor does and
+is driven by short calls (``call(commands, 0.2)``) that hand it submits, prunes and cancels and
+bring back what the trial emitted: prune decisions reach a trial within a fraction of a second,
+and a trial's events are its slot's call results, so they reach the controller through Ray.
+
+A slot whose actor dies (its process killed, its node lost) fails its trial with the reason
+("ray actor died: ...") and is replaced on the next dispatch; the controller re-queues the trial
+under the spec's retries. Timeouts, the grace after a prune and crashes of the trial itself are
+handled on the slot's node by its local executor, with the same outcomes as on one machine.
+
+As the local executor, all decisions are taken in the controller's thread inside :meth:`poll`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.core.errors import SweepError
+from sweeptrack.core.events import ArtifactLogged
+from sweeptrack.core.model import RunStatus
+from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialMessage, TrialRequest
+from sweeptrack.executors.ray_cluster import (
+    Connection,
+    alive_node_resources,
+    check_resources,
+    connect,
+    ray_resources,
+)
+from sweeptrack.executors.ray_slot import Command, Outbound, TrialSlot
+from sweeptrack.executors.resources import available_cpus
+from sweeptrack.spec.model import Resources
+from sweeptrack.tracking.artifacts import ArtifactRoot
+
+__all__ = ["RayExecutor"]
+
+# How long one slot call waits for a trial's messages: bounds the delay of a prune or a cancel.
+_SLOT_POLL = 0.2
+_SHUTDOWN_WAIT = 5.0
+# An actor Ray calls unavailable (a lost connection) is called again for this long before its
+# trial fails; a lost node turns into "actor died" once the head has noticed (seconds).
+_UNREACHABLE_LIMIT = 60.0
+_RETRY_DELAY = 0.5
+# A trial with a timeout whose slot says nothing (e.g. its actor can no longer be placed) is failed
+# by the controller this long after its node-side timeout and grace should have ended it.
+_BACKSTOP_SLACK = 30.0
+
+
+@dataclass(eq=False)
+class _Slot:
+    actor: Any
+    shape: Resources
+    info: Any  # a ref to the actor's info(): its node, once placed
+    trial: _Trial | None = None
+    ref: Any = None  # the call in flight
+    commands: list[Command] = field(default_factory=list)
+    delivered: bool = False  # its last call brought messages: call again at the next poll
+    unreachable_since: float | None = None  # Ray says the actor is unavailable (for now)
+    retry_at: float | None = None  # when to call an unavailable actor again
+
+
+@dataclass(eq=False)
+class _Trial:
+    request: TrialRequest
+    slot: _Slot | None = None
+    outcome: tuple[RunStatus, str | None] | None = None  # asked by prune/cancel
+    backstop: float | None = None  # past its timeout and every grace, with no word from its slot
+
+    @property
+    def id(self) -> str:
+        return self.request.trial_id
+
+
+class RayExecutor(Executor):
+    """Runs trials on Ray, at most ``parallel`` at a time.
+
+    Args:
+        parallel: Most trials running at once (and most slot actors).
+        address: The cluster: ``host:port`` (the head's GCS), ``ray://host:10001``, ``auto``; None
+            or ``"none"`` starts a local Ray, shut down with the executor. Nothing connects until
+            the first :meth:`submit`; a process already connected to Ray keeps its connection.
+        grace: Seconds between SIGTERM and SIGKILL when a trial times out, and the default grace of
+            :meth:`prune` and :meth:`cancel`.
+        log_dir: Folder for the trials' output logs (``<trial id>.log``), copied back from the nodes.
+        resources: What each trial needs, until a request says otherwise.
+        shared_artifact_root: Whether the nodes can write the requests' artifact root. When not,
+            artifacts are stored on the trial's node, shipped through Ray and stored here with the
+            same digests. Default: shared for a local Ray, not shared for a cluster.
+    """
+
+    def __init__(
+        self,
+        parallel: int,
+        *,
+        address: str | None,
+        grace: float = 5.0,
+        log_dir: Path,
+        resources: Resources | None = None,
+        shared_artifact_root: bool | None = None,
+    ) -> None:
+        if parallel < 1:
+            raise SweepError(f"parallel: {parallel}: must be at least 1")
+        self.parallel = parallel
+        self.address = address
+        self.grace = grace
+        self.log_dir = Path(log_dir)
+        self._shape = resources or Resources()
+        local = address is None or address.lower() == "none"
+        self.shared_artifact_root = local if shared_artifact_root is None else shared_artifact_root
+        self._connection: Connection | None = None
+        self._slot_class: Any = None
+        self._checked: list[Resources] = []
+        self._slots: list[_Slot] = []
+        self._trials: dict[str, _Trial] = {}
+        self._waiting: deque[_Trial] = deque()
+        self._outbox: list[TrialMessage] = []
+        self._closed = False
+
+    # -- the Executor interface ----------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        return max(0, self.parallel - len(self._trials))
+
+    @property
+    def running(self) -> int:
+        return len(self._trials)
+
+    def submit(self, request: TrialRequest) -> None:
+        """Start ``request`` on a free slot (or as soon as one is free).
+
+        Raises:
+            SweepError: The request names no entrypoint and no command (or both), its trial id is
+                already running, the cluster cannot be reached, no node of it can satisfy the
+                request's resources (or it has no GPU for a GPU request), or the executor was
+                shut down.
+        """
+        if self._closed:
+            raise SweepError("the Ray executor was shut down; create a new one")
+        if (request.entrypoint is None) == (request.argv is None):
+            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint and argv")
+        if request.trial_id in self._trials:
+            raise SweepError(f"trial {request.trial_id} is already running")
+        self.check(request.resources)
+        self._shape = request.resources
+        trial = _Trial(request=request)
+        if request.timeout is not None:
+            trial.backstop = time.monotonic() + request.timeout + 2 * self.grace + _BACKSTOP_SLACK
+        self._trials[request.trial_id] = trial
+        self._waiting.append(trial)
+        self._dispatch()
+
+    def check(self, resources: Resources) -> None:
+        """Connect and refuse at once ``resources`` that no node of the cluster can satisfy (a
+        controller may call this before it writes anything; :meth:`submit` does it too).
+
+        Raises:
+            SweepError: The cluster cannot be reached, has no GPU for a GPU request, or no node
+                has what ``resources`` asks for.
+        """
+        if self._closed:
+            raise SweepError("the Ray executor was shut down; create a new one")
+        self._start()
+        if resources not in self._checked:
+            check_resources(resources, alive_node_resources())
+            self._checked.append(resources)
+
+    def poll(self, timeout: float) -> list[TrialMessage]:
+        if self._closed:
+            return []
+        end = time.monotonic() + timeout
+        if self._connection is None:
+            time.sleep(max(timeout, 0.0))
+            return []
+        import ray
+
+        # Slots whose messages the previous poll returned: the controller has handled those (and
+        # sent any prune) before polling again, so a trial waiting for a verdict gets the right one.
+        for slot in self._slots:
+            if slot.delivered:
+                slot.delivered = False
+                if slot.ref is None and slot.retry_at is None and (slot.trial is not None or slot.commands):
+                    self._call(slot)
+        while not self._outbox:
+            now = time.monotonic()
+            self._check_backstops(now)
+            for slot in self._slots:
+                if slot.retry_at is not None and now >= slot.retry_at:
+                    slot.retry_at = None
+                    self._call(slot)
+            calls = {slot.ref: slot for slot in self._slots if slot.ref is not None}
+            retries = [slot.retry_at for slot in self._slots if slot.retry_at is not None]
+            wait = min([end, *retries]) - now
+            if not calls:
+                time.sleep(max(wait, 0.0))
+                if time.monotonic() >= end:
+                    break
+                continue
+            ready, _ = ray.wait(list(calls), num_returns=1, timeout=max(wait, 0.0))
+            if ready:
+                ready, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
+            for ref in ready:
+                self._receive(calls[ref], ref)
+            self._dispatch()
+            if time.monotonic() >= end:
+                break
+        out, self._outbox = self._outbox, []
+        return out
+
+    def prune(self, trial_id: str, grace: float | None = None) -> None:
+        """Ask the trial to stop (``st.should_prune()`` turns true); after ``grace`` seconds
+        (default: the executor's) it is stopped on its node. It finishes PRUNED."""
+        trial = self._trials.get(trial_id)
+        if trial is None or trial.outcome is not None:
+            return
+        trial.outcome = (RunStatus.PRUNED, None)
+        self._command(trial, ("prune", trial_id, self.grace if grace is None else grace))
+
+    def cancel(self, trial_id: str, status: RunStatus = RunStatus.KILLED, grace: float | None = None) -> None:
+        """Stop the trial now (SIGTERM, SIGKILL ``grace`` seconds later); it finishes ``status``."""
+        trial = self._trials.get(trial_id)
+        if trial is None:
+            return
+        trial.outcome = (status, None)
+        self._command(trial, ("cancel", trial_id, status.value, self.grace if grace is None else grace))
+
+    def shutdown(self) -> None:
+        """Stop every trial and slot actor (and a local Ray this executor started). No message is
+        delivered afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._slots:
+            import ray
+
+            stops = [slot.actor.shutdown.remote() for slot in self._slots]
+            with contextlib.suppress(Exception):
+                ray.wait(stops, num_returns=len(stops), timeout=_SHUTDOWN_WAIT)
+            for slot in self._slots:
+                with contextlib.suppress(Exception):
+                    ray.kill(slot.actor, no_restart=True)
+        self._slots.clear()
+        self._trials.clear()
+        self._waiting.clear()
+        self._outbox.clear()
+        if self._connection is not None:
+            self._connection.close()
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _start(self) -> None:
+        if self._connection is not None:
+            return
+        import math
+
+        import ray
+
+        cpus = max(available_cpus(), math.ceil(self.parallel * max(self._shape.cpu, 0.0)))
+        self._connection = connect(self.address, num_cpus=cpus)
+        self._slot_class = ray.remote(max_restarts=0, max_task_retries=0)(TrialSlot)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def _dispatch(self) -> None:
+        """Give waiting trials, in order, to idle slots (making or replacing slots as needed)."""
+        while self._waiting:
+            slot = self._idle_slot(self._waiting[0].request.resources)
+            if slot is None:
+                return
+            trial = self._waiting.popleft()
+            trial.slot, slot.trial = slot, trial
+            slot.commands.append(("submit", trial.request))
+            if slot.ref is None and slot.retry_at is None:
+                self._call(slot)
+
+    def _idle_slot(self, shape: Resources) -> _Slot | None:
+        idle = [slot for slot in self._slots if slot.trial is None]
+        for slot in idle:
+            if slot.shape == shape:
+                return slot
+        if len(self._slots) >= self.parallel:
+            if not idle:
+                return None
+            self._drop(idle[0])  # made for other resources: Ray reserved those for its lifetime
+        options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
+        custom = {k: v for k, v in ray_resources(shape).items() if k not in ("CPU", "GPU")}
+        if custom:
+            options["resources"] = custom
+        actor = self._slot_class.options(**options).remote(self.grace, not self.shared_artifact_root)
+        slot = _Slot(actor=actor, shape=shape, info=actor.info.remote())
+        self._slots.append(slot)
+        return slot
+
+    def _drop(self, slot: _Slot) -> None:
+        import ray
+
+        with contextlib.suppress(ValueError):
+            self._slots.remove(slot)
+        with contextlib.suppress(Exception):
+            ray.kill(slot.actor, no_restart=True)
+
+    def _call(self, slot: _Slot) -> None:
+        commands, slot.commands = slot.commands, []
+        slot.ref = slot.actor.call.remote(commands, _SLOT_POLL)
+
+    def _command(self, trial: _Trial, command: Command) -> None:
+        slot = trial.slot
+        if slot is None:  # still waiting for a slot
+            assert trial.outcome is not None
+            self._finish(trial, *trial.outcome)
+            return
+        slot.commands.append(command)
+        if slot.ref is None and not slot.delivered and slot.retry_at is None:
+            self._call(slot)
+
+    def _receive(self, slot: _Slot, ref: Any) -> None:
+        import ray
+
+        slot.ref = None
+        try:
+            messages: list[Outbound] = ray.get(ref)
+        except ray.exceptions.ActorUnavailableError as exc:
+            now = time.monotonic()
+            if slot.unreachable_since is None:
+                slot.unreachable_since = now
+            if now - slot.unreachable_since < _UNREACHABLE_LIMIT:
+                slot.retry_at = now + _RETRY_DELAY
+            else:
+                self._slot_died(slot, exc)
+            return
+        except ray.exceptions.RayError as exc:
+            self._slot_died(slot, exc)
+            return
+        slot.unreachable_since = None
+        for kind, message, extra in messages:
+            trial = self._trials.get(message.trial_id)
+            if trial is None or trial.slot is not slot:
+                continue
+            if kind == "events":
+                self._deliver_events(trial, message, extra)
+            else:
+                slot.trial = None
+                self._finish(trial, message.status, message.error, message.result, extra)
+        if messages:
+            slot.delivered = True
+        elif slot.trial is not None or slot.commands:
+            self._call(slot)
+
+    def _slot_died(self, slot: _Slot, exc: Exception) -> None:
+        reason = _death_reason(exc, self._node_lost(slot))
+        self._drop(slot)
+        trial, slot.trial = slot.trial, None
+        if trial is not None:
+            self._finish(trial, RunStatus.FAILED, reason)
+
+    def _check_backstops(self, now: float) -> None:
+        for trial in [t for t in self._trials.values() if t.backstop is not None and now >= t.backstop]:
+            if trial.slot is not None:
+                self._drop(trial.slot)
+                trial.slot.trial = None
+            error = f"timed out after {trial.request.timeout:g} s (its Ray actor never answered)"
+            self._finish(trial, RunStatus.FAILED, error)
+
+    def _node_lost(self, slot: _Slot) -> str | None:
+        """The slot's node, described, when Ray counts it dead (else None)."""
+        import ray
+
+        try:
+            ready, _ = ray.wait([slot.info], timeout=0)
+            node_id = ray.get(ready[0])["node_id"] if ready else None
+            for node in ray.nodes() if node_id else []:
+                if node.get("NodeID") == node_id and not node.get("Alive", True):
+                    return f"node {node_id[:12]} at {node.get('NodeManagerAddress', '?')}"
+        except Exception:  # the cluster cannot say: the plain reason stands
+            return None
+        return None
+
+    # -- messages ------------------------------------------------------------------------------
+    def _deliver_events(self, trial: _Trial, message: TrialEvents, blobs: dict[str, bytes]) -> None:
+        if blobs and trial.request.artifact_root:
+            root = ArtifactRoot(Path(trial.request.artifact_root))
+            for event in message.events:
+                if isinstance(event, ArtifactLogged) and event.artifact.sha256 in blobs:
+                    root.store_bytes(event.artifact.path, blobs[event.artifact.sha256])
+        self._outbox.append(message)
+
+    def _finish(
+        self,
+        trial: _Trial,
+        status: RunStatus,
+        error: str | None = None,
+        result: object = None,
+        log: bytes | None = None,
+    ) -> None:
+        if self._trials.pop(trial.id, None) is None:
+            return
+        with contextlib.suppress(ValueError):
+            self._waiting.remove(trial)
+        if trial.outcome is not None and status is not trial.outcome[0]:
+            # The trial ended otherwise than asked (e.g. its actor died while it was pruned).
+            status, error = trial.outcome[0], trial.outcome[1] or error
+        log_path = None
+        if log is not None:
+            path = self.log_dir / f"{trial.id}.log"
+            path.write_bytes(log)
+            log_path = str(path)
+        self._outbox.append(
+            TrialFinished(trial_id=trial.id, status=status, error=error, result=result, log_path=log_path)
+        )
+
+
+def _death_reason(exc: Exception, node: str | None) -> str:
+    """One line: why the slot's actor is gone."""
+    if node is not None:
+        return f"ray actor died: node lost ({node} went away while the trial ran)"
+    text = " ".join(str(exc).split())
+    if "worker process has died" in text:
+        cause = "its worker process died (killed by a signal, the OOM killer, or a crash)"
+    elif "unavailable" in text:
+        cause = "it became unreachable (its node or its process went away)"
+    else:
+        cause = text[:200]
+    return f"ray actor died: {cause}"

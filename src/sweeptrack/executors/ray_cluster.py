@@ -1,0 +1,168 @@
+"""Reaching a Ray cluster (or starting a local one) and checking a trial's resources against it.
+
+An address that does not answer fails in seconds with one line (the port is tried before Ray's
+own connect, which may wait a long time); a request no node can satisfy fails before any trial
+is dispatched, naming the request and what each node has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sweeptrack.core.errors import SweepError
+from sweeptrack.spec.model import Resources
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "Connection",
+    "alive_node_resources",
+    "check_resources",
+    "connect",
+    "parse_address",
+    "ray_resources",
+]
+
+CONNECT_TIMEOUT = 10.0  # seconds to wait for an address's port to accept
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_EPSILON = 1e-9
+
+
+class Connection:
+    """This process's link to Ray: ``owned`` when it was made here (and is undone by :meth:`close`)."""
+
+    def __init__(self, address: str, owned: bool) -> None:
+        self.address = address
+        self.owned = owned
+
+    def close(self) -> None:
+        if self.owned:
+            import ray
+
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            self.owned = False
+
+
+def parse_address(address: str) -> tuple[str, int] | None:
+    """``host:port`` or ``ray://host:port`` as (host, port); None for ``auto``.
+
+    Raises:
+        SweepError: The address is neither.
+    """
+    if address == "auto":
+        return None
+    rest = address.removeprefix("ray://")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise SweepError(
+            f"ray address {address!r}: write it as host:port (the head's GCS port, e.g. 10.0.0.5:6379), "
+            "ray://host:10001, auto, or none for a local Ray"
+        )
+    return host.strip("[]"), int(port)
+
+
+def connect(address: str | None, *, num_cpus: int) -> Connection:
+    """Connect this process to the Ray cluster at ``address``; None or ``"none"`` starts a local Ray
+    with ``num_cpus`` CPUs bound to 127.0.0.1. A process already connected keeps its connection.
+
+    Raises:
+        SweepError: The address is malformed or does not answer, or this process is connected to
+            another cluster.
+    """
+    import ray
+
+    local = address is None or address.lower() == "none"
+    target = None if local else parse_address(str(address))
+    if target is not None:
+        _check_port(str(address), *target)
+    if ray.is_initialized():
+        return Connection(_current_address(), owned=False)
+    options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    if local:
+        options.update(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1")
+    elif target is not None and target[0] in _LOOPBACK and not str(address).startswith("ray://"):
+        options["_node_ip_address"] = "127.0.0.1"
+    try:
+        ray.init(address=None if local else address, **options)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = address or "a new local Ray"
+        raise SweepError(f"cannot connect to the Ray cluster at {where}: {first}") from exc
+    return Connection(_current_address() if not local else "local", owned=True)
+
+
+def _current_address() -> str:
+    import ray
+
+    with contextlib.suppress(Exception):
+        return str(ray.get_runtime_context().gcs_address)
+    return "the connected Ray cluster"
+
+
+def _check_port(address: str, host: str, port: int) -> None:
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise SweepError(
+            f"cannot reach the Ray cluster at {address}: {reason}; "
+            "start it (ray start --head) or fix the address"
+        ) from None
+
+
+def ray_resources(resources: Resources) -> dict[str, float]:
+    """The request in Ray's resource names (CPU, GPU, custom), zeros left out."""
+    wanted = {"CPU": float(resources.cpu), "GPU": float(resources.gpu)}
+    wanted.update({str(k): float(v) for k, v in resources.custom.items()})
+    return {k: v for k, v in wanted.items() if v > 0}
+
+
+def check_resources(resources: Resources, nodes: Sequence[Mapping[str, float]]) -> None:
+    """Refuse a request that no alive node (given by its total resources) can ever satisfy.
+
+    Raises:
+        SweepError: A GPU request on a cluster without GPUs, or a request larger than every node.
+    """
+    if resources.cpu < 0 or resources.gpu < 0 or any(v < 0 for v in resources.custom.values()):
+        raise SweepError(f"resources {_describe(ray_resources(resources))}: must not be negative")
+    if resources.gpu > 1 and not float(resources.gpu).is_integer():
+        raise SweepError(
+            f"resources.gpu: {resources.gpu:g}: a trial takes a share of one GPU (up to 1) "
+            "or a whole number of GPUs"
+        )
+    have = "; ".join(_describe(node) for node in nodes) or "no alive node"
+    if resources.gpu > 0 and not any(node.get("GPU", 0) > 0 for node in nodes):
+        raise SweepError(
+            f"a trial asks for {resources.gpu:g} GPU(s) but the Ray cluster has no GPUs (its nodes: "
+            f"{have}); set resources.gpu: 0 or add a GPU node"
+        )
+    wanted = ray_resources(resources)
+    if not any(all(node.get(k, 0) + _EPSILON >= v for k, v in wanted.items()) for node in nodes):
+        raise SweepError(
+            f"no node of the Ray cluster can run a trial asking for {_describe(wanted)} "
+            f"(its nodes: {have}); lower resources or add a node that has them"
+        )
+
+
+def alive_node_resources() -> list[dict[str, float]]:
+    """Each alive node's total resources (Ray's own per-node entries left out)."""
+    import ray
+
+    found = []
+    for node in ray.nodes():
+        if node.get("Alive"):
+            totals = node.get("Resources") or {}
+            found.append({k: float(v) for k, v in totals.items() if _user_facing(k)})
+    return found
+
+
+def _user_facing(name: str) -> bool:
+    return not (name.startswith("node:") or name in ("memory", "object_store_memory") or "_group_" in name)
+
+
+def _describe(resources: Mapping[str, float]) -> str:
+    return "{" + ", ".join(f"{k}: {v:g}" for k, v in sorted(resources.items())) + "}"

@@ -1,0 +1,129 @@
+"""The Ray side of the Ray executor: one long-lived actor per slot, running one trial at a time.
+
+A slot actor is created once with the trials' resources (Ray places it, and sets
+``CUDA_VISIBLE_DEVICES`` in it for a GPU request) and hosts a one-slot
+:class:`~sweeptrack.executors.local.LocalExecutor` on its own node: function trials run on that
+executor's long-lived worker process, command trials as subprocesses, their events relayed over a
+Unix socket local to the node, exactly as on one machine. The controller drives the slot with
+:meth:`TrialSlot.call`: it hands over commands (submit, prune, cancel) and waits a short while for
+what the trial emitted, so events reach the controller through Ray and never through a database.
+
+What a trial leaves on its node travels back with its messages: its output log with its
+``TrialFinished``, and, when the artifact root is not shared with the controller, the bytes of
+every artifact it logged (staged in a node-local store, keyed by digest).
+
+This module runs inside Ray worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sweeptrack.core.events import ArtifactLogged
+from sweeptrack.core.model import RunStatus
+from sweeptrack.executors.base import TrialEvents, TrialFinished, TrialRequest
+from sweeptrack.executors.local import LocalExecutor
+from sweeptrack.spec.model import Resources
+from sweeptrack.tracking.artifacts import ArtifactRoot
+
+__all__ = ["LOG_LIMIT", "Command", "Outbound", "TrialSlot"]
+
+# The most of a trial's output log that travels back (its tail).
+LOG_LIMIT = 8 * 1024 * 1024
+
+# ("submit", request) | ("prune", trial_id, grace) | ("cancel", trial_id, status value, grace)
+Command = tuple[Any, ...]
+# ("events", TrialEvents, {sha256: bytes}) | ("finished", TrialFinished, log bytes or None)
+Outbound = tuple[str, Any, Any]
+
+
+class TrialSlot:
+    """Runs trials one at a time on this node (see the module docstring).
+
+    Args:
+        grace: The local executor's grace between SIGTERM and SIGKILL.
+        ship_artifacts: Stage artifacts in a node-local store and send their bytes back, because
+            the controller's artifact root is not reachable from here.
+    """
+
+    def __init__(self, grace: float, ship_artifacts: bool) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="sweeptrack-slot-"))
+        self.local = LocalExecutor(1, cpu_count=1, gpus=[], grace=grace, log_dir=self.folder / "logs")
+        self.staging = self.folder / "artifacts" if ship_artifacts else None
+
+    def info(self) -> dict[str, Any]:
+        """Where this slot runs: its node, its process id, the devices Ray gave it."""
+        import ray
+
+        return {
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "pid": os.getpid(),
+            "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        }
+
+    def call(self, commands: list[Command], timeout: float) -> list[Outbound]:
+        """Apply ``commands`` in order, then return what arrived within ``timeout`` seconds."""
+        for command in commands:
+            self._apply(command)
+        return [self._outbound(message) for message in self.local.poll(timeout)]
+
+    def shutdown(self) -> None:
+        """Stop the trial and its processes and remove this slot's files."""
+        self.local.shutdown()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _apply(self, command: Command) -> None:
+        kind = command[0]
+        if kind == "submit":
+            request: TrialRequest = command[1]
+            # Ray already reserved the trial's CPUs and GPUs for this actor; inside it, the trial
+            # simply has the slot.
+            changes: dict[str, Any] = {"resources": Resources(cpu=0.0)}
+            if self.staging is not None and request.artifact_root:
+                changes["artifact_root"] = str(self.staging)
+            self.local.submit(dataclasses.replace(request, **changes))
+        elif kind == "prune":
+            self.local.prune(command[1], command[2])
+        elif kind == "cancel":
+            self.local.cancel(command[1], RunStatus(command[2]), command[3])
+
+    def _outbound(self, message: TrialEvents | TrialFinished) -> Outbound:
+        if isinstance(message, TrialEvents):
+            return ("events", message, self._blobs(message))
+        log = _read_tail(message.log_path)
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        if message.log_path:
+            with contextlib.suppress(OSError):
+                os.unlink(message.log_path)
+        return ("finished", message, log)
+
+    def _blobs(self, message: TrialEvents) -> dict[str, bytes]:
+        if self.staging is None:
+            return {}
+        store = ArtifactRoot(self.staging)
+        blobs = {}
+        for event in message.events:
+            if isinstance(event, ArtifactLogged):
+                digest = event.artifact.sha256
+                with contextlib.suppress(OSError):
+                    blobs[digest] = store.blob_path(digest).read_bytes()
+        return blobs
+
+
+def _read_tail(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - LOG_LIMIT))
+            return log.read()
+    except OSError:
+        return None
