@@ -13,10 +13,10 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
@@ -33,44 +33,6 @@ __all__ = ["Controller", "SweepProgress", "SweepResult"]
 _FLUSH_EVERY_S = 0.25
 _STOP_CHECK_EVERY_S = 1.0
 _TAIL = 4000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SweepProgress:
-    """What a progress display shows; sent after every change and at least every poll."""
-
-    sweep_id: str
-    name: str
-    budget: int | None
-    dispatched: int
-    running: int
-    finished: int
-    pruned: int
-    failed: int
-    killed: int
-    best_value: float | None
-    best_trial: int | None
-    elapsed: float
-    eta: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SweepResult:
-    """How a sweep ended (``st.run_sweep`` returns it)."""
-
-    sweep_id: str
-    name: str
-    experiment: str
-    state: SweepState
-    trials: int
-    finished: int
-    pruned: int
-    failed: int
-    killed: int
-    best_run_id: str | None
-    best_value: float | None
-    best_params: Mapping[str, Any] = field(default_factory=dict)
-    elapsed: float = 0.0
 
 
 class Controller:

@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from sweeptrack.controller.loop import Controller, SweepProgress, SweepResult
+from sweeptrack.controller.loop import Controller
+from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.resume import restore_ledger
 from sweeptrack.controller.trials import Ledger
 from sweeptrack.core.errors import SweepError
@@ -76,13 +77,7 @@ def open_sweep(
     from sweeptrack.spec.runnable import check_runnable
 
     cwd = (cwd or Path.cwd()).resolve()
-    spec = _load(spec)
-    if parallel is not None:
-        if parallel < 1:
-            raise SweepError(f"--parallel must be at least 1, got {parallel}")
-        spec = dataclasses.replace(spec, parallel=parallel)
-    if trials is not None and trials < 1:
-        raise SweepError(f"--trials must be at least 1, got {trials}")
+    spec = _with_limits(_load(spec), parallel, trials)
     check_runnable(spec, cwd)
     store = SqlStore(db)
     search = Search(spec)
@@ -150,6 +145,17 @@ def resume_spec(store: Store, ref: str) -> SweepSpec:
     source = sweep.source or "<string>"
     base_dir = Path(sweep.source).parent if sweep.source else Path.cwd()
     return load_spec_text(sweep.spec, source=source, base_dir=base_dir)
+
+
+def _with_limits(spec: SweepSpec, parallel: int | None, trials: int | None) -> SweepSpec:
+    """The spec with ``--parallel`` applied, after checking both run-time limits."""
+    if trials is not None and trials < 1:
+        raise SweepError(f"--trials must be at least 1, got {trials}")
+    if parallel is None:
+        return spec
+    if parallel < 1:
+        raise SweepError(f"--parallel must be at least 1, got {parallel}")
+    return dataclasses.replace(spec, parallel=parallel)
 
 
 def _load(spec: str | Path | SweepSpec) -> SweepSpec:
