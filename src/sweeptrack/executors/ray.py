@@ -418,7 +418,7 @@ class RayExecutor(Executor):
             # The trial ended otherwise than asked (e.g. its actor died while it was pruned).
             status, error = trial.outcome[0], trial.outcome[1] or error
         log_path = None
-        if log is not None:
+        if log:  # an empty output is not worth a file (the controller skips empty logs anyway)
             path = self.log_dir / f"{trial.id}.log"
             path.write_bytes(log)
             log_path = str(path)
