@@ -10,6 +10,8 @@ counts trial numbers, so parallel workers, retries and resume never exceed it.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +21,7 @@ from typing import Any
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
-from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
+from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted, merge_metric_batches
 from sweeptrack.core.model import Goal, RunStatus, SweepState
 from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
@@ -165,9 +167,6 @@ class Controller:
 
         argv = None
         if self.spec.entrypoint is None:
-            import os
-            import sys
-
             argv = tuple(
                 build_argv(
                     self.spec,
@@ -221,7 +220,6 @@ class Controller:
                 trial.observe(key, value, step)
                 if key != objective or not prunable:
                     continue
-                trial.reports += 1
                 if self.search.report(trial.search_number, step, value) and not trial.prune_requested:
                     trial.prune_requested = True
                     self.executor.prune(trial.run_id)
@@ -236,7 +234,6 @@ class Controller:
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
         self.store.end_run(trial.run_id, status, _now_ms(), _tail(finished.error or trial.stop_reason))
-        self.ledger.durations.append(time.monotonic() - trial.started)
         self._tell(trial, status)
 
     def _tell(self, trial: Running, status: RunStatus) -> None:
@@ -347,7 +344,7 @@ class Controller:
             return
         events, self._pending_events = self._pending_events, []
         self._last_flush = now
-        self.store.apply(_merge_metrics(events))
+        self.store.apply(merge_metric_batches(events))
 
     def _report_progress(self) -> None:
         if self.on_progress is None:
@@ -395,22 +392,6 @@ class Controller:
             best_params=dict(self.ledger.best.params),
             elapsed=time.monotonic() - self._started,
         )
-
-
-def _merge_metrics(events: list[Event]) -> list[Event]:
-    """Consecutive metric batches of one run become one write."""
-    merged: list[Event] = []
-    for event in events:
-        last = merged[-1] if merged else None
-        if (
-            isinstance(event, MetricsLogged)
-            and isinstance(last, MetricsLogged)
-            and last.run_id == event.run_id
-        ):
-            merged[-1] = MetricsLogged(run_id=event.run_id, points=[*last.points, *event.points])
-        else:
-            merged.append(event)
-    return merged
 
 
 def _search_path(cwd: Path, base_dir: Path) -> tuple[str, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,9 +22,7 @@ class Running:
     search_number: int  # the Search's (Optuna's) number for this attempt
     attempt: int
     params: Mapping[str, Any]
-    started: float = field(default_factory=time.monotonic)
     prune_requested: bool = False
-    reports: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)  # per objective metric, from its events
     returned: float | None = None  # what the entrypoint returned, when that is the objective
     stop_reason: str | None = None  # why the controller stopped it (a timeout, Ctrl-C)
@@ -120,11 +117,4 @@ class Ledger:
     running: dict[str, Running] = field(default_factory=dict)
     pending: deque[Pending] = field(default_factory=deque)
     counts: Counts = field(default_factory=Counts)
-    durations: list[float] = field(default_factory=list)
     best: Best = field(default_factory=Best)
-
-    def by_search_number(self, search_number: int) -> Running | None:
-        for trial in self.running.values():
-            if trial.search_number == search_number:
-                return trial
-        return None

@@ -22,6 +22,7 @@ __all__ = [
     "RunEnded",
     "RunStarted",
     "TagsSet",
+    "merge_metric_batches",
 ]
 
 # (key, value, step, timestamp_ms): a tuple, not an object, because millions are made per second.
@@ -93,3 +94,31 @@ Event = (
     | EnvironmentCaptured
     | RunEnded
 )
+
+
+def merge_metric_batches(events: Sequence[Event]) -> list[Event]:
+    """The events in order, with consecutive metric batches of one run merged into one (one write).
+
+    Example:
+        >>> a = MetricsLogged(run_id="r", points=[("loss", 1.0, 0, 0)])
+        >>> b = MetricsLogged(run_id="r", points=[("loss", 0.5, 1, 0)])
+        >>> [len(e.points) for e in merge_metric_batches([a, b])]
+        [2]
+    """
+    out: list[Event] = []
+    merged: list[PointTuple] | None = None
+    for event in events:
+        last = out[-1] if out else None
+        if (
+            isinstance(event, MetricsLogged)
+            and isinstance(last, MetricsLogged)
+            and last.run_id == event.run_id
+        ):
+            if merged is None:
+                merged = list(last.points)
+                out[-1] = MetricsLogged(run_id=last.run_id, points=merged)
+            merged.extend(event.points)
+            continue
+        merged = None
+        out.append(event)
+    return out

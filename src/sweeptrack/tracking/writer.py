@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from sweeptrack.core.errors import StoreError, SweepTrackError
-from sweeptrack.core.events import Event, MetricsLogged, PointTuple
+from sweeptrack.core.events import Event, merge_metric_batches
 from sweeptrack.tracking.store import Store
 
 __all__ = ["BatchedWriter"]
@@ -121,7 +121,7 @@ class BatchedWriter:
     def _write_pending(self, retry_until: float | None) -> None:
         # One event, one transaction: on a failure, what was written is off the list and is never
         # written twice by the retry.
-        self._pending = _coalesce(self._pending)
+        self._pending = merge_metric_batches(self._pending)
         delay = 0.05
         transient: BaseException | None = None
         while self._pending:
@@ -149,21 +149,3 @@ class BatchedWriter:
 
 def _is_transient(exc: SweepTrackError) -> bool:
     return type(exc) is StoreError
-
-
-def _coalesce(events: list[Event]) -> list[Event]:
-    """Merge consecutive metric batches of the same run into one write."""
-    out: list[Event] = []
-    merged: list[PointTuple] | None = None
-    for event in events:
-        if isinstance(event, MetricsLogged) and out and isinstance(out[-1], MetricsLogged):
-            last = out[-1]
-            if last.run_id == event.run_id:
-                if merged is None:
-                    merged = list(last.points)
-                    out[-1] = MetricsLogged(run_id=last.run_id, points=merged)
-                merged.extend(event.points)
-                continue
-        merged = None
-        out.append(event)
-    return out

@@ -225,9 +225,7 @@ class SqlStore(Store):
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         if not params:
             return
-        for value in params.values():
-            encode_param(value)  # refuse a bad value before opening a transaction
-        with self._write() as conn:
+        with self._write() as conn:  # a bad value raises before any row is written
             _upsert_params(conn, self._run_pk(conn, run_id), params)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
