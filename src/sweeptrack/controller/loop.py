@@ -21,7 +21,15 @@ from typing import Any
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
-from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted, merge_metric_batches
+from sweeptrack.core.events import (
+    ArtifactLogged,
+    Event,
+    MetricsLogged,
+    RunEnded,
+    RunStarted,
+    TagsSet,
+    merge_metric_batches,
+)
 from sweeptrack.core.model import Goal, RunStatus, SweepState
 from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
@@ -225,34 +233,32 @@ class Controller:
                     self.executor.prune(trial.run_id)
 
     def _finish(self, trial: Running, finished: TrialFinished) -> None:
+        """Write the trial's end with its pending events in one transaction, then tell the search."""
         del self.ledger.running[trial.run_id]
-        self._flush_events(force=True)
         status = finished.status
         if trial.prune_requested and status is not RunStatus.FINISHED:
             status = RunStatus.PRUNED
         self._log_result(trial, finished.result)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
-        self.store.end_run(trial.run_id, status, _now_ms(), _tail(finished.error or trial.stop_reason))
-        self._tell(trial, status)
+        error = finished.error or trial.stop_reason
+        values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
+        if status is RunStatus.FINISHED and values is None:
+            status = RunStatus.FAILED
+            error = f"objective metric {self.spec.metric.name!r} was never logged"
+        self._pending_events.append(
+            RunEnded(run_id=trial.run_id, status=status, end_time=_now_ms(), error=_tail(error))
+        )
+        self._flush_events(force=True)
+        self._tell(trial, status, values)
 
-    def _tell(self, trial: Running, status: RunStatus) -> None:
-        if status is RunStatus.FINISHED:
-            values = trial.objective(self.spec)
-            if values is None:
-                status = RunStatus.FAILED
-                self.store.end_run(
-                    trial.run_id,
-                    status,
-                    _now_ms(),
-                    f"objective metric {self.spec.metric.name!r} was never logged",
-                )
-            else:
-                self.search.tell(trial.search_number, Outcome.COMPLETE, values)
-                self._note_best(trial, values[0])
-        if status is RunStatus.PRUNED:
+    def _tell(self, trial: Running, status: RunStatus, values: list[float] | None) -> None:
+        if status is RunStatus.FINISHED and values is not None:
+            self.search.tell(trial.search_number, Outcome.COMPLETE, values)
+            self._note_best(trial, values[0])
+        elif status is RunStatus.PRUNED:
             self.search.tell(trial.search_number, Outcome.PRUNED, None)
-        elif status is not RunStatus.FINISHED:
+        else:
             self.search.tell(trial.search_number, Outcome.FAILED, None)
             if status is RunStatus.FAILED and trial.attempt <= self.spec.retries and not self._stop_new:
                 self.ledger.pending.append(
@@ -285,7 +291,9 @@ class Controller:
             name = self.spec.metric.name
             if name in trial.seen and len(self.spec.metrics) == 1:
                 trial.returned = float(result)
-                self.store.set_tags(trial.run_id, {OBJECTIVE_TAG: repr(float(result))})
+                self._pending_events.append(
+                    TagsSet(run_id=trial.run_id, tags={OBJECTIVE_TAG: repr(float(result))})
+                )
                 return
             result = {name: float(result)}
         if not isinstance(result, Mapping):
@@ -299,7 +307,7 @@ class Controller:
                 if str(key) in self._objective_names:
                     trial.observe(str(key), float(value), step)
         if points:
-            self.store.log_metrics(trial.run_id, points)
+            self._pending_events.append(MetricsLogged(run_id=trial.run_id, points=points))
 
     def _log_output(self, run_id: str, log_path: Path) -> None:
         if not log_path.is_file() or log_path.stat().st_size == 0:
@@ -308,7 +316,7 @@ class Controller:
             artifact = self.artifacts.store_file(log_path, "logs/output.log")
         except SweepTrackError:
             return
-        self.store.log_artifact(run_id, artifact)
+        self._pending_events.append(ArtifactLogged(run_id=run_id, artifact=artifact))
 
     # -- stopping ---------------------------------------------------------------------------------
     def _check_stop(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sweeptrack.core.errors import RunNotFoundError, SchemaError, StoreError
-from sweeptrack.core.events import PointTuple
+from sweeptrack.core.events import Event, PointTuple
 from sweeptrack.core.model import (
     Artifact,
     Dataset,
@@ -64,6 +64,7 @@ class SqlStore(Store):
         self._run_pks: dict[str, int] = {}
         self._key_ids: dict[str, int] = {}
         self._experiment_ids: dict[str, int] = {}
+        self._open = threading.local()  # .conn: this thread's write transaction, while one is open
 
     # -- connection and schema ----------------------------------------------------------------
     @property
@@ -126,10 +127,34 @@ class SqlStore(Store):
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._translate_errors(), self.engine.connect() as conn:
-            conn = conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
+        """A write transaction; inside another one of this thread, that one (see :meth:`apply`)."""
+        outer: Connection | None = getattr(self._open, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        try:
+            with self._translate_errors(), self.engine.connect() as conn:
+                conn = conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    self._open.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._open.conn = None
+        except BaseException:
+            # Ids cached inside a transaction that rolled back may name rows that do not exist.
+            self._run_pks.clear()
+            self._key_ids.clear()
+            self._experiment_ids.clear()
+            raise
+
+    def apply(self, events: Sequence[Event]) -> None:
+        """Write ``events`` in order, in one transaction: all of them or, on an error, none."""
+        if len(events) == 1:
+            super().apply(events)
+            return
+        with self._write():
+            super().apply(events)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
