@@ -241,3 +241,19 @@ def test_a_memory_request_no_card_holds_is_refused_at_submit(
     with pytest.raises(SweepError, match=r"lower resources\.gpu_memory"):
         executor.submit(make_request(gpu_trials, mode="metrics", resources=Resources(gpu_memory=40 * GB)))
     assert executor.running == 0
+
+
+def test_gpu_memory_on_ray_becomes_a_share_that_never_oversubscribes_a_card() -> None:
+    from sweeptrack.executors.ray_gpus import memory_share
+
+    card = 40 * 10**9
+    assert memory_share(Resources(gpu_memory=10 * 10**9), card) == 0.25
+    # Shares round up, so the shares of trials that fit by Ray's count fit the card's memory.
+    third = memory_share(Resources(gpu_memory=card // 3 + 1), card)
+    assert third > 1 / 3 and 3 * third > 1
+    assert memory_share(Resources(gpu=0.5, gpu_memory=card // 10), card) == 0.1  # memory wins
+    assert memory_share(Resources(gpu=2, gpu_memory=card // 2), card) == 2  # whole cards stay whole
+    assert memory_share(Resources(gpu_memory=10**9), None) == 1.0  # unknown memory: a whole card
+    assert memory_share(Resources(gpu=0.5), card) == 0.5
+    with pytest.raises(SweepError, match=r"gpu_memory: 50 GB is more than the smallest GPU .* \(40 GB\)"):
+        memory_share(Resources(gpu_memory=50 * 10**9), card)

@@ -146,6 +146,8 @@ def test_gpu_requests_on_a_cluster_without_gpus_are_refused(
     executor = ray_factory(1)
     with pytest.raises(SweepError, match=r"asks for 1 GPU\(s\) but the Ray cluster has no GPUs"):
         executor.submit(make_request(trial_dir, "metrics", resources=Resources(gpu=1)))
+    with pytest.raises(SweepError, match=r"asks for 1 GPU\(s\) but the Ray cluster has no GPUs"):
+        executor.check(Resources(gpu_memory=10**9))  # GPU memory alone asks for a GPU too
     assert executor.running == 0
 
 
@@ -257,7 +259,10 @@ def test_a_sweep_on_ray_records_every_trial_and_survives_a_killed_actor(
 
 
 def test_gpu_trials_run_on_the_gpu_node_and_see_their_device(
-    ray_cluster: object, ray_factory: Callable[..., RayExecutor], trial_dir: Path
+    ray_cluster: object,
+    ray_factory: Callable[..., RayExecutor],
+    trial_dir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     node = ray_cluster.add_node(num_cpus=2, num_gpus=1, resources={"gpu_node": 1})  # type: ignore[attr-defined]
     try:
@@ -266,6 +271,7 @@ def test_gpu_trials_run_on_the_gpu_node_and_see_their_device(
             Resources(cpu=1, gpu=1),
             Resources(cpu=1, custom={"gpu_node": 1}),
             Resources(cpu=1, gpu=0.5),
+            Resources(cpu=1, gpu_memory=10**9),  # a declared GPU of unknown memory: a whole one
             Resources(cpu=1),
         ]
         placed = []
@@ -276,7 +282,12 @@ def test_gpu_trials_run_on_the_gpu_node_and_see_their_device(
             tags = collector.tags(request.trial_id)
             actor = psutil.Process(int(tags["actor"]))  # alive until the next shape replaces it
             placed.append((node.proc.pid in [p.pid for p in actor.parents()], tags["gpus"]))
-        assert placed == [(True, "0"), (True, ""), (True, "0"), (placed[3][0], "")]
+        assert placed == [(True, "0"), (True, ""), (True, "0"), (True, "0"), (placed[4][0], "")]
+        notices = [line for line in capsys.readouterr().err.splitlines() if "gpu_memory" in line]
+        assert notices == [
+            "sweeptrack: resources.gpu_memory: no GPU node of the Ray cluster reports its cards' "
+            "memory (no NVIDIA driver there); each trial takes 1 whole GPU(s)"
+        ]
     finally:
         node.stop()
 

@@ -164,6 +164,22 @@ class LocalExecutor(Executor):
     def check(self, resources: Resources) -> None:
         self._pool.check(resources)
 
+    def prestart(self, wait: float = 0.0) -> None:
+        """Start one idle worker process for function trials now, so that the first trial does not
+        wait for a Python start; wait up to ``wait`` seconds for it to be ready."""
+        if self._closed or self._workers:
+            return
+        self._open_server()
+        worker = self._spawn_worker(())
+        deadline = time.monotonic() + wait
+        while worker.conn_id is None and worker.returncode is None and time.monotonic() < deadline:
+            self.poll(0.02)  # handles its hello; no trial runs yet, so nothing is returned
+
+    def _open_server(self) -> None:
+        if self._server is None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._server = ChannelServer()
+
     def submit(self, request: TrialRequest) -> None:
         """Start ``request`` now, or as soon as a slot and its resources are free.
 
@@ -179,9 +195,7 @@ class LocalExecutor(Executor):
         if request.trial_id in self._trials:
             raise SweepError(f"trial {request.trial_id} is already running")
         self._pool.check(request.resources)
-        if self._server is None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            self._server = ChannelServer()
+        self._open_server()
         self._shape = request.resources
         trial = _Trial(request=request, log_path=self.log_dir / f"{request.trial_id}.log")
         self._trials[request.trial_id] = trial

@@ -25,6 +25,7 @@ As the local executor, all decisions are taken in the controller's thread inside
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ from sweeptrack.executors.ray_cluster import (
     connect,
     ray_resources,
 )
-from sweeptrack.executors.ray_slot import Command, Outbound, TrialSlot
+from sweeptrack.executors.ray_gpus import cluster_card_memory, ray_shape
+from sweeptrack.executors.ray_slot import Command, TrialSlot, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
 from sweeptrack.tracking.artifacts import ArtifactRoot
@@ -52,6 +54,9 @@ __all__ = ["RayExecutor"]
 # How long one slot call waits for a trial's messages: bounds the delay of a prune or a cancel.
 _SLOT_POLL = 0.2
 _SHUTDOWN_WAIT = 5.0
+# How long a sweep's start waits for its first slot to be placed and ready (on a busy cluster its
+# trials then simply wait for their slots).
+_PRESTART_WAIT = 60.0
 # An actor Ray calls unavailable (a lost connection) is called again for this long before its
 # trial fails; a lost node turns into "actor died" once the head has noticed (seconds).
 _UNREACHABLE_LIMIT = 60.0
@@ -124,7 +129,7 @@ class RayExecutor(Executor):
         self.shared_artifact_root = local if shared_artifact_root is None else shared_artifact_root
         self._connection: Connection | None = None
         self._slot_class: Any = None
-        self._checked: list[Resources] = []
+        self._shapes: list[tuple[Resources, Resources]] = []  # checked requests, as Ray is asked them
         self._slots: list[_Slot] = []
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
@@ -175,9 +180,11 @@ class RayExecutor(Executor):
         if self._closed:
             raise SweepError("the Ray executor was shut down; create a new one")
         self._start()
-        if resources not in self._checked:
-            check_resources(resources, alive_node_resources())
-            self._checked.append(resources)
+        if self._ray_shape(resources) is None:
+            shape = self._share_gpu_memory(resources)
+            check_resources(shape, alive_node_resources())
+            self._shapes.append((resources, shape))
+        self._prestart(resources)
 
     def poll(self, timeout: float) -> list[TrialMessage]:
         if self._closed:
@@ -211,7 +218,7 @@ class RayExecutor(Executor):
                     break
                 continue
             ready, _ = ray.wait(list(calls), num_returns=1, timeout=max(wait, 0.0))
-            if ready:
+            if ready and len(calls) > 1:  # every call that is back, in one go
                 ready, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
             for ref in ready:
                 self._receive(calls[ref], ref)
@@ -299,15 +306,54 @@ class RayExecutor(Executor):
         if len(self._slots) >= self.parallel:
             if not idle:
                 return None
-            self._drop(idle[0])  # made for other resources: Ray reserved those for its lifetime
+            for slot in idle:  # made for other resources: Ray holds those for each one's lifetime
+                self._drop(slot)
+        return self._new_slot(shape)
+
+    def _ray_shape(self, resources: Resources) -> Resources | None:
+        return next((shape for checked, shape in self._shapes if checked == resources), None)
+
+    def _share_gpu_memory(self, resources: Resources) -> Resources:
+        """``resources`` with a ``gpu_memory`` request turned into a share of one card (ray_gpus)."""
+        if resources.gpu_memory is None:
+            return resources
+        import ray
+
+        card = cluster_card_memory(ray.nodes())
+        shape = ray_shape(resources, card)
+        if card is None and shape.gpu > 0:
+            print(
+                "sweeptrack: resources.gpu_memory: no GPU node of the Ray cluster reports its cards' "
+                f"memory (no NVIDIA driver there); each trial takes {shape.gpu:g} whole GPU(s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return shape
+
+    def _new_slot(self, request: Resources) -> _Slot:
+        shape = self._ray_shape(request) or request
         options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
         custom = {k: v for k, v in ray_resources(shape).items() if k not in ("CPU", "GPU")}
         if custom:
             options["resources"] = custom
         actor = self._slot_class.options(**options).remote(self.grace, not self.shared_artifact_root)
-        slot = _Slot(actor=actor, shape=shape, info=actor.info.remote())
+        slot = _Slot(actor=actor, shape=request, info=actor.info.remote())
         self._slots.append(slot)
         return slot
+
+    def _prestart(self, shape: Resources) -> None:
+        """Make every slot for ``shape`` now, and wait a bounded while for them to be placed and
+        their worker to be up: no trial's run time then includes starting an actor."""
+        if self._slots:
+            return
+        import ray
+
+        slots = [self._new_slot(shape) for _ in range(self.parallel)]
+        began = time.monotonic()
+        ready, pending = ray.wait([slot.info for slot in slots], num_returns=1, timeout=_PRESTART_WAIT)
+        if ready and pending:  # slots the cluster cannot place now must not hold the sweep back
+            window = max(2.0, 2 * (time.monotonic() - began))
+            ray.wait(pending, num_returns=len(pending), timeout=window)
 
     def _drop(self, slot: _Slot) -> None:
         import ray
@@ -319,7 +365,7 @@ class RayExecutor(Executor):
 
     def _call(self, slot: _Slot) -> None:
         commands, slot.commands = slot.commands, []
-        slot.ref = slot.actor.call.remote(commands, _SLOT_POLL)
+        slot.ref = slot.actor.call.remote(pack(commands), _SLOT_POLL)
 
     def _command(self, trial: _Trial, command: Command) -> None:
         slot = trial.slot
@@ -336,7 +382,7 @@ class RayExecutor(Executor):
 
         slot.ref = None
         try:
-            messages: list[Outbound] = ray.get(ref)
+            messages = unpack(ray.get(ref))
         except ray.exceptions.ActorUnavailableError as exc:
             now = time.monotonic()
             if slot.unreachable_since is None:

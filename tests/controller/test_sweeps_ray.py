@@ -1,0 +1,68 @@
+"""The sweep controller against a running Ray cluster: killed with SIGKILL and resumed, it goes on
+exactly as it does with the local executor (no finished trial lost or repeated, the budget held)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sweeptrack.core.model import RunStatus, SweepState
+from sweeptrack.tracking.sql.store import SqlStore
+
+from .conftest import sweeptrack_cli, wait_for
+
+pytestmark = pytest.mark.ray
+
+SpecWriter = Callable[[str, str], Path]
+
+SLOW_ON_RAY = """
+name: raypoke
+method: random
+seed: 5
+run_cap: 8
+parallel: 2
+metric: {{name: loss}}
+entrypoint: trialfns:slow
+executor: {{type: ray, address: "{address}"}}
+parameters:
+  x: {{min: 0.0, max: 6.0}}
+  epochs: {{value: 4}}
+  delay: {{value: 0.15}}
+"""
+
+
+def test_sigkilled_controller_resumes_against_the_running_cluster(
+    ray_cluster: object, write_spec: SpecWriter, workdir: Path, db: str
+) -> None:
+    address = str(ray_cluster.address)  # type: ignore[attr-defined]
+    spec = write_spec("slow.yaml", SLOW_ON_RAY.format(address=address))
+    proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
+    store = SqlStore(db, create=True)
+
+    def finished() -> int:
+        if not (workdir / "sweeptrack.db").exists():
+            return 0
+        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
+
+    wait_for(lambda: finished() >= 3, timeout=120, what="three finished trials on Ray")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
+    assert any(r.status is RunStatus.RUNNING for r in store.search_runs())  # killed mid-trial
+
+    resumed = sweeptrack_cli("sweep", "resume", "raypoke", cwd=workdir)
+    _, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    runs = store.search_runs()
+    finals = [r for r in runs if r.status is RunStatus.FINISHED]
+    assert sorted(r.trial_number for r in finals) == list(range(8))  # budget exact, none twice
+    assert all(before[k].metrics == {r.id: r for r in runs}[k].metrics for k in before)  # nothing lost
+    interrupted = [r for r in runs if r.status is RunStatus.KILLED]
+    assert interrupted and all("interrupted" in (r.error or "") for r in interrupted)
+    for run in interrupted:  # re-queued with the same params under the same number
+        (again,) = [r for r in finals if r.trial_number == run.trial_number]
+        assert again.params == run.params
+    assert store.get_sweep("raypoke").state is SweepState.FINISHED
