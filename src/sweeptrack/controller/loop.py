@@ -25,6 +25,7 @@ from sweeptrack.core.events import (
     ArtifactLogged,
     Event,
     MetricsLogged,
+    ParamsLogged,
     RunEnded,
     RunStarted,
     TagsSet,
@@ -72,6 +73,7 @@ class Controller:
         self.sweep_id = sweep_id
         self.name = name
         self.cwd = cwd
+        self._search_path = _search_path(cwd, spec.base_dir)  # resolved once, not per trial
         self.artifacts = artifacts
         self.budget = budget  # what this run may dispatch (with --trials)
         self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
@@ -79,6 +81,7 @@ class Controller:
         self.on_progress = on_progress
         self.python = python
         self._pending_events: list[Event] = []
+        self._ends_pending = False  # a finished trial's end is among them
         self._last_flush = time.monotonic()
         self._last_stop_check = 0.0
         self._started = time.monotonic()
@@ -97,6 +100,8 @@ class Controller:
             while True:
                 self._check_stop()
                 self._dispatch()
+                if self._ends_pending:  # no new run took them along: write them now
+                    self._flush_events(force=True)
                 if not self.ledger.running and not self._can_dispatch():
                     self._settle_state()
                     break
@@ -155,16 +160,19 @@ class Controller:
     def _start(self, asked: Asked, number: int, attempt: int) -> None:
         run_id = uuid.uuid4().hex
         name = f"{self.name}-{number}" if attempt == 1 else f"{self.name}-{number}-attempt{attempt}"
-        self.store.create_run(
+        started = RunStarted(
             run_id=run_id,
             experiment=self.spec.experiment,
             name=name,
             start_time=_now_ms(),
             sweep_id=self.sweep_id,
             trial_number=number,
-            tags={"sweeptrack.attempt": str(attempt)} if attempt > 1 else None,
-            params=asked.params,
+            tags={"sweeptrack.attempt": str(attempt)} if attempt > 1 else {},
         )
+        # The run and its params exist before the trial is dispatched; the ends of the trials that
+        # just finished go in the same transaction.
+        self._pending_events += [started, ParamsLogged(run_id=run_id, params=asked.params)]
+        self._flush_events(force=True)
         self.ledger.running[run_id] = Running(
             run_id=run_id, number=number, search_number=asked.number, attempt=attempt, params=asked.params
         )
@@ -194,7 +202,7 @@ class Controller:
             entrypoint=self.spec.entrypoint,
             argv=argv,
             cwd=str(self.cwd),
-            search_path=_search_path(self.cwd, self.spec.base_dir),
+            search_path=self._search_path,
             timeout=self.spec.trial_timeout,
             resources=self.spec.resources,
             env={ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}"},
@@ -249,7 +257,7 @@ class Controller:
         self._pending_events.append(
             RunEnded(run_id=trial.run_id, status=status, end_time=_now_ms(), error=_tail(error))
         )
-        self._flush_events(force=True)
+        self._ends_pending = True  # written with the next run's creation, or after this dispatch
         self._tell(trial, status, values)
 
     def _tell(self, trial: Running, status: RunStatus, values: list[float] | None) -> None:
@@ -351,6 +359,7 @@ class Controller:
         if not self._pending_events or (not force and now - self._last_flush < _FLUSH_EVERY_S):
             return
         events, self._pending_events = self._pending_events, []
+        self._ends_pending = False
         self._last_flush = now
         self.store.apply(merge_metric_batches(events))
 

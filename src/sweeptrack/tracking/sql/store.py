@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -64,6 +64,7 @@ class SqlStore(Store):
         self._run_pks: dict[str, int] = {}
         self._key_ids: dict[str, int] = {}
         self._experiment_ids: dict[str, int] = {}
+        self._sweep_pks: dict[str, int] = {}
         self._open = threading.local()  # .conn: this thread's write transaction, while one is open
 
     # -- connection and schema ----------------------------------------------------------------
@@ -146,6 +147,7 @@ class SqlStore(Store):
             self._run_pks.clear()
             self._key_ids.clear()
             self._experiment_ids.clear()
+            self._sweep_pks.clear()
             raise
 
     def apply(self, events: Sequence[Event]) -> None:
@@ -174,6 +176,12 @@ class SqlStore(Store):
             if pk is None:
                 raise RunNotFoundError(f"no run with id {run_id!r}")
             self._run_pks[run_id] = pk
+        return pk
+
+    def _sweep_pk(self, conn: Connection, sweep_id: str) -> int:
+        pk = self._sweep_pks.get(sweep_id)
+        if pk is None:
+            pk = self._sweep_pks[sweep_id] = sweeps.sweep_pk(conn, sweep_id)
         return pk
 
     def _ensure_key_ids(self, keys: set[str]) -> dict[str, int]:
@@ -218,19 +226,16 @@ class SqlStore(Store):
     ) -> None:
         with self._write() as conn:
             exp_id = self._experiment_id(conn, experiment)
-            pk = conn.execute(
-                insert(t.runs)
-                .values(
-                    uuid=run_id,
-                    experiment_id=exp_id,
-                    sweep_id=None if sweep_id is None else sweeps.sweep_pk(conn, sweep_id),
-                    trial_number=trial_number,
-                    name=name,
-                    status=RunStatus.RUNNING.value,
-                    start_time=start_time,
-                )
-                .returning(t.runs.c.id)
-            ).scalar_one()
+            row = {
+                "uuid": run_id,
+                "experiment_id": exp_id,
+                "sweep_id": None if sweep_id is None else self._sweep_pk(conn, sweep_id),
+                "trial_number": trial_number,
+                "name": name,
+                "status": RunStatus.RUNNING.value,
+                "start_time": start_time,
+            }
+            pk = conn.execute(_INSERT_RUN, row).scalar_one()
             if tags:
                 _upsert_tags(conn, pk, tags)
             if params:
@@ -241,11 +246,7 @@ class SqlStore(Store):
     def end_run(self, run_id: str, status: RunStatus, end_time: int, error: str | None) -> None:
         with self._write() as conn:
             pk = self._run_pk(conn, run_id)
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.id == pk)
-                .values(status=status.value, end_time=end_time, error=error)
-            )
+            conn.execute(_END_RUN, {"pk": pk, "status": status.value, "end_time": end_time, "error": error})
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         if not params:
@@ -421,6 +422,24 @@ class SqlStore(Store):
             engine.dispose()
 
 
+# The statements a sweep runs for every trial, built once (building one costs more than running it).
+_INSERT_RUN = insert(t.runs).returning(t.runs.c.id)
+_END_RUN = (
+    t.runs.update()
+    .where(t.runs.c.id == bindparam("pk"))
+    .values(status=bindparam("status"), end_time=bindparam("end_time"), error=bindparam("error"))
+)
+_UPSERT_PARAMS = text(
+    "INSERT INTO params (run_id, key, kind, value, value_num) "
+    "VALUES (:run_id, :key, :kind, :value, :num) ON CONFLICT (run_id, key) DO "
+    "UPDATE SET kind = excluded.kind, value = excluded.value, value_num = excluded.value_num"
+)
+_UPSERT_TAGS = text(
+    "INSERT INTO tags (run_id, key, value) VALUES (:run_id, :key, :value) "
+    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
+)
+
+
 def _upsert_params(conn: Connection, run_pk: int, params: Mapping[str, Any]) -> None:
     rows = []
     for key, value in params.items():
@@ -428,21 +447,8 @@ def _upsert_params(conn: Connection, run_pk: int, params: Mapping[str, Any]) -> 
         rows.append(
             {"run_id": run_pk, "key": str(key), "kind": kind.value, "value": value_text, "num": number}
         )
-    conn.execute(
-        text(
-            "INSERT INTO params (run_id, key, kind, value, value_num) "
-            "VALUES (:run_id, :key, :kind, :value, :num) ON CONFLICT (run_id, key) DO "
-            "UPDATE SET kind = excluded.kind, value = excluded.value, value_num = excluded.value_num"
-        ),
-        rows,
-    )
+    conn.execute(_UPSERT_PARAMS, rows)
 
 
 def _upsert_tags(conn: Connection, run_pk: int, tags: Mapping[str, str]) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO tags (run_id, key, value) VALUES (:run_id, :key, :value) "
-            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"
-        ),
-        [{"run_id": run_pk, "key": str(k), "value": str(v)} for k, v in tags.items()],
-    )
+    conn.execute(_UPSERT_TAGS, [{"run_id": run_pk, "key": str(k), "value": str(v)} for k, v in tags.items()])
