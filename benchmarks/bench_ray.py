@@ -13,9 +13,10 @@ points the specs at it with ``executor: {type: ray, address: 127.0.0.1:PORT}``:
 (1) sweeptrack: 1,000 no-op function trials (random, parallel 2) through ``run_sweep`` with the
     Ray executor, in trials/s from the first run's start to the last run's end (median of
     ``--repeat`` sweeps); the sweep's start-up (placing the slot actors, starting their workers) is
-    left out of that rate and shown in the note, with the rate over the whole wall. For reference, in the same run: the
-    same sweep with the local executor, and each executor driven alone (submit/poll, no controller,
-    no database; ray_executors.py), which separates the Ray executor's cost from the controller's.
+    left out of that rate and shown in the note, with the rate over the whole wall. For reference,
+    in the same run: the same sweep with the local executor, and each executor driven alone
+    (submit/poll, no controller, no database; ray_executors.py), which separates the Ray
+    executor's cost from the controller's.
 (2) tune: Ray Tune's ``Tuner.fit`` on the same trials (function trainable reporting one metric,
     ``reuse_actors=True``, ``max_concurrent_trials=2``, 1 CPU each), run with benchmarks/.venv-tune's
     Python (created on first use: ray[tune] of the same Ray version) on a local Ray of its own,
