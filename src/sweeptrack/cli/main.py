@@ -19,6 +19,7 @@ from sweeptrack.cli.common import CliContext
 from sweeptrack.cli.db import db
 from sweeptrack.cli.jobs import jobs, submit
 from sweeptrack.cli.leaderboard import leaderboard
+from sweeptrack.cli.report import report
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
 from sweeptrack.core.errors import SweepTrackError
@@ -96,6 +97,7 @@ def cli(ctx: click.Context, db: str) -> None:
 
 cli.add_command(runs)
 cli.add_command(leaderboard)
+cli.add_command(report)
 cli.add_command(db)
 cli.add_command(sweep)
 cli.add_command(submit)

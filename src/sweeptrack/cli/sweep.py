@@ -67,6 +67,7 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
             filter="status = 'finished'",
         )
         emit(board.report(), Format.TABLE)
+    click.echo(f"report: {report_command(cli.db, result.name)}")
     if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
         raise click.exceptions.Exit(1)
 
@@ -97,6 +98,13 @@ def run(
     spec = _with_executor(load_spec_file(file), executor, address)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec.metric.name)
+
+
+def report_command(db: str, name: str) -> str:
+    """The command that writes a sweep's HTML report, quoted for a POSIX shell."""
+    import shlex
+
+    return shlex.join(["sweeptrack", "--db", db, "report", name, "--out", f"{name}-report.html"])
 
 
 def load_spec_file(file: Path) -> SweepSpec:

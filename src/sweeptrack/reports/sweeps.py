@@ -17,7 +17,7 @@ from sweeptrack.reports.runs import short_id
 from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.store import Store
 
-__all__ = ["SweepSummary", "summarize_sweep", "sweeps_report"]
+__all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +75,7 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
     goal = None if spec is None else spec.metric.goal
     counts = {status.value: sum(1 for r in runs if r.status is status) for status in RunStatus}
     best, value = _best(runs, spec)
-    run_steps, saved = _steps(runs, name)
+    run_steps, saved = pruning_steps(runs, name)
     return SweepSummary(
         sweep=sweep,
         metric=name,
@@ -101,7 +101,8 @@ def _best(runs: Sequence[Run], spec: SweepSpec | None) -> tuple[Run | None, floa
     return run, value
 
 
-def _steps(runs: Sequence[Run], metric: str | None) -> tuple[int, int]:
+def pruning_steps(runs: Sequence[Run], metric: str | None) -> tuple[int, int]:
+    """(steps run, steps saved by pruning) of ``metric`` over ``runs``; (0, 0) without a metric."""
     if metric is None:
         return 0, 0
     counts = {r.id: r.metrics[metric].count for r in runs if metric in r.metrics}

@@ -7,15 +7,29 @@ intermediate values back with :meth:`Search.report` and outcomes with :meth:`Sea
 
 from __future__ import annotations
 
+from sweeptrack.search._analysis import (
+    Importances,
+    ParetoFront,
+    Scored,
+    param_importances,
+    pareto_front,
+    warm_up,
+)
 from sweeptrack.search._errors import MissingDependencyError, SearchExhausted
 from sweeptrack.search._search import Search
 from sweeptrack.search._types import Asked, Outcome, PastTrial
 
 __all__ = [
     "Asked",
+    "Importances",
     "MissingDependencyError",
     "Outcome",
+    "ParetoFront",
     "PastTrial",
+    "Scored",
     "Search",
     "SearchExhausted",
+    "param_importances",
+    "pareto_front",
+    "warm_up",
 ]

@@ -1,0 +1,161 @@
+"""``sweeptrack report``: a sweep's (or an experiment's) report as HTML, Markdown or JSON.
+
+HTML goes to a file (default ``<sweep name>-report.html`` in the working directory); Markdown and
+JSON go to standard output unless ``--out`` is given. A file is written atomically (a temporary
+file in the same folder, then renamed), so a failed report leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from sweeptrack.cli.common import CliContext, pass_cli
+
+if TYPE_CHECKING:
+    from sweeptrack.reports.report.model import ReportData
+
+__all__ = ["report", "write_atomically"]
+
+FORMATS = ("html", "md", "json")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in its folder and a rename."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.ClickException(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would have made it, not mkstemp's 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _default_out(title: str) -> Path:
+    """``<name>-report.html`` with the name made safe for a file name."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", title).strip("._") or "sweeptrack"
+    return Path(f"{safe}-report.html")
+
+
+def _split(values: str | None) -> list[str] | None:
+    if values is None:
+        return None
+    refs = [ref.strip() for ref in values.split(",") if ref.strip()]
+    if not refs:
+        raise click.BadParameter("give run ids or names separated by commas", param_hint="--compare")
+    return refs
+
+
+@click.command()
+@click.argument("ref", metavar="[SWEEP]", required=False)
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS, case_sensitive=False), default="html", show_default=True
+)
+@click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Rows in md.")
+@click.option("--experiment", "-e", help="Report on this experiment's runs instead of a sweep.")
+@click.option("--metric", "-m", help="Rank by this metric (required with --experiment).")
+@click.option(
+    "--goal",
+    type=click.Choice(["maximize", "minimize"], case_sensitive=False),
+    help="Default: minimize when the metric name contains 'loss' or 'error', else maximize.",
+)
+@click.option(
+    "--summary",
+    type=click.Choice(["last", "min", "max"], case_sensitive=False),
+    default="last",
+    show_default=True,
+    help="Which per-run summary of --metric ranks runs.",
+)
+@click.option("--group-seeds", is_flag=True, help="Group runs differing only in seed; rank by mean.")
+@click.option("--compare", metavar="RUN,RUN,...", help="Runs to compare side by side (default: the top 3).")
+@pass_cli
+def report(
+    cli: CliContext,
+    ref: str | None,
+    out: Path | None,
+    fmt: str,
+    top: int,
+    experiment: str | None,
+    metric: str | None,
+    goal: str | None,
+    summary: str,
+    group_seeds: bool,
+    compare: str | None,
+) -> None:
+    """Write the report of SWEEP (id, id prefix or name), or of --experiment's runs by --metric.
+
+    html is one self-contained file that works offline; md is a compact summary for a pull
+    request or CI log; json is the same data for scripts (its shape:
+    ReportData.model_json_schema() in sweeptrack.reports.report.model).
+    """
+    if ref is None and experiment is None:
+        raise click.UsageError("give a SWEEP, or --experiment with --metric")
+    from sweeptrack.reports.report.worker import AnalysisWorker
+
+    # Started first: the child imports what the importances need while this process reads.
+    with AnalysisWorker() as worker:
+        from sweeptrack.core.model import Goal
+        from sweeptrack.reports.report.collect import collect_report
+
+        renderer = _renderer(fmt.lower())  # imported now, while the child is busy too
+        warming = None
+        if fmt.lower() == "html":  # loads plotly's figure classes while the importances are computed
+            from sweeptrack.reports.report.html import warm_up
+
+            warming = threading.Thread(target=warm_up, name="sweeptrack-warm-up", daemon=True)
+            warming.start()
+
+        data = collect_report(
+            cli.store,
+            sweep=ref,
+            experiment=experiment,
+            metric=metric,
+            goal=Goal(goal.lower()) if goal else None,
+            summary=summary.lower(),
+            top=top,
+            group_seeds=group_seeds,
+            compare=_split(compare),
+            worker=worker,
+        )
+    if warming is not None:
+        warming.join()
+    fmt = fmt.lower()
+    text = renderer(data)
+    if out is None and fmt != "html":
+        sys.stdout.write(text)
+        return
+    path = out or _default_out(data.source.sweep_name or data.source.experiment)
+    write_atomically(path, text)
+    click.echo(f"report: {path}")
+
+
+def _renderer(fmt: str) -> Callable[[ReportData], str]:
+    if fmt == "json":
+        return lambda data: data.model_dump_json(indent=2) + "\n"
+    if fmt == "md":
+        from sweeptrack.reports.report.markdown import render_markdown
+
+        return render_markdown
+    from sweeptrack.reports.report.html import render_html
+
+    return render_html

@@ -1,0 +1,158 @@
+"""The Markdown report: summary, the top-N table, seed groups, comparison, failures and notes.
+
+Compact enough for a pull request comment or a CI log. Every value from the database is shown as
+text: HTML in a param name or value (``<script>``) is escaped, and ``|`` cannot break a table.
+
+Example:
+    >>> print(render_markdown(collect_report(store, sweep="quickstart")))   # doctest: +SKIP
+    ## Sweep quickstart
+    ...
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from sweeptrack.reports.formats import Format, Report, Table, render, text_cell
+from sweeptrack.reports.report.model import ReportData, Row
+
+__all__ = ["MAX_PARAM_COLUMNS", "render_markdown"]
+
+MAX_PARAM_COLUMNS = 8  # the top-N table shows the most important varying params, the HTML all
+
+
+def _text(value: Any) -> str:
+    return html.escape(text_cell(value), quote=False)
+
+
+def _table(columns: Sequence[Any], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+    table = Table(
+        columns=tuple(_text(c) for c in columns),
+        rows=tuple(tuple(_text(cell) for cell in row) for row in rows),
+        title=None if title is None else _text(title),
+    )
+    return render(Report(tables=(table,)), Format.MD)
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def _summary(data: ReportData) -> list[str]:
+    s = data.summary
+    counts = ", ".join(f"{n} {status}" for status, n in s.counts.items() if n)
+    objectives = ", ".join(f"{o.metric} ({o.goal}, {o.summary})" for o in data.objectives) or "none"
+    c = s.compute
+    lines = [
+        f"- **experiment**: {_text(data.source.experiment)}"
+        + (f" · **state**: {s.state}" if s.state else ""),
+        f"- **objective**: {_text(objectives)}",
+        f"- **trials**: {s.trials}" + (f" ({counts})" if counts else ""),
+    ]
+    if s.best is not None:
+        lines.append(f"- **best**: {_text(s.best.name)} (`{s.best.run_id[:8]}`) = {_text(s.best.value)}")
+    lines.append(f"- **wall time**: {_seconds(s.wall_seconds)}")
+    lines.append(
+        f"- **compute**: {c.epochs_run} epochs, {_seconds(c.trial_seconds)} of trials; saved by pruning: "
+        f"{c.epochs_saved} epochs, {_seconds(c.trial_seconds_saved)}"
+    )
+    return lines
+
+
+def _param_columns(data: ReportData, rows: Sequence[Row]) -> tuple[list[str], int]:
+    """The varying params of the shown rows, most important first; and how many were left out."""
+    varying = [n for n in data.param_names if len({repr(r.params.get(n)) for r in rows}) > 1]
+    order = (data.importances.fanova or data.importances.ped_anova) if data.importances else {}
+    varying.sort(key=lambda name: -order.get(name, -1.0))
+    return varying[:MAX_PARAM_COLUMNS], max(len(varying) - MAX_PARAM_COLUMNS, 0)
+
+
+def _top(data: ReportData) -> str:
+    shown = data.leaderboard[: data.top]
+    params, hidden = _param_columns(data, shown)
+    objective = data.objectives[0].metric if data.objectives else "objective"
+    columns = ["rank", "trial", "name", "status", objective, *params, "seconds"]
+    rows = [
+        [
+            row.rank,
+            row.trial_number,
+            row.name,
+            row.status,
+            row.objective,
+            *(row.params.get(p) for p in params),
+            row.duration_s,
+        ]
+        for row in shown
+    ]
+    title = f"Top {len(shown)} of {len(data.leaderboard)}"
+    text = _table(columns, rows, title)
+    if hidden:
+        text += f"\n{hidden} more varying params are in the JSON and HTML reports.\n"
+    return text
+
+
+def _seed_groups(data: ReportData) -> str:
+    if not data.seed_groups:
+        return ""
+    rows = [
+        [
+            g.rank,
+            g.n,
+            g.mean,
+            f"[{text_cell(g.low)}, {text_cell(g.high)}]",
+            "yes" if g.overlaps_leader else "",
+            g.params,
+        ]
+        for g in data.seed_groups[: data.top]
+    ]
+    title = f"Seed groups (by mean, 95% interval; seed param: {data.seed_param or 'none'})"
+    return _table(["rank", "runs", "mean", "95% interval", "overlaps leader", "params"], rows, title)
+
+
+def _comparison(data: ReportData) -> str:
+    found = data.comparison
+    if found is None:
+        return ""
+    rows = [[row.section, row.key, *row.values] for row in found.rows if row.differs or row.section == "run"]
+    columns = [
+        "section",
+        "key",
+        *(f"{name} ({run_id[:8]})" for name, run_id in zip(found.names, found.run_ids, strict=True)),
+    ]
+    return _table(columns, rows, f"Comparison of {len(found.run_ids)} runs (rows that differ)")
+
+
+def _reason(error: str | None) -> str:
+    """The last non-empty line of an error: where a traceback says what went wrong."""
+    lines = [line for line in (error or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _failures(data: ReportData) -> str:
+    failures = data.summary.failures
+    if not failures:
+        return ""
+    rows = [[f.trial_number, f.name, f.status, _reason(f.error)] for f in failures[: data.top]]
+    return _table(["trial", "name", "status", "reason"], rows, f"Failures ({len(failures)})")
+
+
+def _notes(data: ReportData) -> str:
+    if not data.notes:
+        return ""
+    lines = ["### Notes", ""]
+    lines += [
+        f"- **{section}**: {_text(line)}" for section, notes in sorted(data.notes.items()) for line in notes
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(data: ReportData) -> str:
+    """The report as Markdown text (ending with a newline)."""
+    parts = [f"## {_text(data.title)}\n", "\n".join(_summary(data)) + "\n", _top(data)]
+    parts += [_seed_groups(data), _comparison(data), _failures(data), _notes(data)]
+    footer = f"_sweeptrack report v{data.version}, generated {data.generated_at}_\n"
+    return "\n".join(part for part in [*parts, footer] if part)
