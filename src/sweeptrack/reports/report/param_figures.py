@@ -1,0 +1,211 @@
+"""The figures over params: parallel coordinates, a slice plot per param, and a contour of the two
+most important numeric params.
+
+Params become plot axes through :func:`~.values.param_axis`: categories, strings and bools are
+numbered with their text on the ticks; params that cannot be drawn (constant, no values, too many
+distinct strings, missing in some runs) are left out by name in the panel's notes, and so are
+params beyond the caps (the most important params, by fANOVA or PED-ANOVA, come first).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sweeptrack.reports.report.figures import Panel, base_layout, objective_title, scored_rows
+from sweeptrack.reports.report.model import ReportData, Row
+from sweeptrack.reports.report.values import (
+    Axis,
+    column,
+    describe_skipped,
+    finite,
+    label,
+    param_axis,
+    rank_params,
+)
+
+__all__ = ["MAX_DIMENSIONS", "MAX_SLICES", "contour_panel", "parallel_panel", "slice_panel"]
+
+MAX_DIMENSIONS = 30  # params on the parallel coordinates
+MAX_SLICES = 12
+MIN_CONTOUR_TRIALS = 5
+_GRID = 40  # contour grid points per side
+
+
+def _importance(data: ReportData) -> Mapping[str, float]:
+    if data.importances is None:
+        return {}
+    return data.importances.fanova or data.importances.ped_anova
+
+
+def _axes(data: ReportData, rows: list[Row], *, complete: bool) -> tuple[list[Axis], dict[str, str]]:
+    """Each param over ``rows`` as an axis, ranked; and the params that are not, with why."""
+    axes: list[Axis] = []
+    skipped: dict[str, str] = {}
+    for name in data.param_names:
+        axis = param_axis(name, [row.params.get(name) for row in rows])
+        if isinstance(axis, str):
+            skipped[name] = axis
+        elif complete and not axis.complete:
+            skipped[name] = "missing or not finite in some runs"
+        else:
+            axes.append(axis)
+    return rank_params(axes, _importance(data)), skipped
+
+
+def _capped(axes: list[Axis], cap: int, skipped: dict[str, str], what: str) -> tuple[list[Axis], list[str]]:
+    notes = [f"params not drawn: {describe_skipped(skipped)}"] if skipped else []
+    if len(axes) > cap:
+        notes.append(f"{cap} of {len(axes)} params are {what}: the most important (then most varied) first")
+    return axes[:cap], notes
+
+
+def _too_few(key: str, title: str, data: ReportData, scored: int, needed: int) -> Panel | None:
+    if not data.objectives:
+        return Panel(key, title, None, ("the report has no objective",))
+    if scored < needed:
+        return Panel(key, title, None, (f"needs {needed} runs with a finite objective; {scored} so far",))
+    return None
+
+
+def _dimension(axis: Axis) -> dict[str, object]:
+    dimension: dict[str, object] = {"label": label(axis.title), "values": column(axis.values)}
+    ticks = axis.ticks()
+    if ticks is not None:
+        dimension["tickvals"], dimension["ticktext"] = ticks
+    return dimension
+
+
+def parallel_panel(data: ReportData) -> Panel:
+    """Parallel coordinates over the params (up to :data:`MAX_DIMENSIONS`) and the objective."""
+    title = "Parallel coordinates"
+    scored = scored_rows(data)
+    if (empty := _too_few("parallel", title, data, len(scored), 2)) is not None:
+        return empty
+    axes, skipped = _axes(data, [row for row, _ in scored], complete=True)
+    axes, notes = _capped(axes, MAX_DIMENSIONS, skipped, "drawn")
+    if not axes:
+        return Panel("parallel", title, None, (*notes, "no param can be drawn"))
+    values = column([value for _, value in scored])
+    objective = {"label": label(objective_title(data)), "values": values}
+    trace = go.Parcoords(
+        dimensions=[*(_dimension(axis) for axis in axes), objective],
+        line={"color": values, "colorscale": "Viridis", "showscale": True},
+        labelangle=-20 if len(axes) > 8 else 0,
+    )
+    fig = base_layout(go.Figure([trace]), height=460, margin={"l": 60, "r": 60, "t": 70, "b": 30})
+    return Panel("parallel", title, fig, tuple(notes))
+
+
+def _apply_ticks(fig: go.Figure, axis: Axis, row: int, col: int) -> None:
+    ticks = axis.ticks()
+    if ticks is not None:
+        fig.update_xaxes(tickvals=ticks[0], ticktext=ticks[1], row=row, col=col)
+
+
+def _slice_trace(axis: Axis, scored: list[tuple[Row, float]]) -> go.Scatter:
+    """The objective against one param; the runs without a value for it are left out."""
+    points = [(x, y, i, row) for i, (x, (row, y)) in enumerate(zip(axis.values, scored, strict=True))]
+    points = [p for p in points if p[0] is not None]
+    return go.Scatter(
+        x=column([p[0] for p in points]),
+        y=column([p[1] for p in points]),
+        mode="markers",
+        marker={
+            "color": column([p[2] for p in points]),
+            "colorscale": "Blues",
+            "size": 6,
+            "line": {"width": 0.5},
+        },
+        hovertext=column([label(p[3].name) for p in points]),
+        showlegend=False,
+    )
+
+
+def slice_panel(data: ReportData) -> Panel:
+    """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order."""
+    title = "Slice plots"
+    scored = scored_rows(data)
+    if (empty := _too_few("slice", title, data, len(scored), 1)) is not None:
+        return empty
+    axes, skipped = _axes(data, [row for row, _ in scored], complete=False)
+    axes, notes = _capped(axes, MAX_SLICES, skipped, "drawn")
+    if not axes:
+        return Panel("slice", title, None, (*notes, "no param can be drawn"))
+    cols = min(4, len(axes))
+    rows = math.ceil(len(axes) / cols)
+    titles = [label(axis.title) for axis in axes]
+    fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, subplot_titles=titles, vertical_spacing=0.12)
+    places = [(k // cols + 1, k % cols + 1) for k in range(len(axes))]
+    traces = [_slice_trace(axis, scored) for axis in axes]
+    fig.add_traces(traces, rows=[r for r, _ in places], cols=[c for _, c in places])
+    for axis, (r, c) in zip(axes, places, strict=True):
+        _apply_ticks(fig, axis, r, c)
+    fig.update_yaxes(title_text=label(data.objectives[0].metric), col=1)
+    return Panel("slice", title, base_layout(fig, height=60 + 260 * rows), tuple(notes))
+
+
+def _interpolate(xs: list[float], ys: list[float], zs: list[float]) -> tuple[list[float], list[float], list]:
+    """The objective on a regular grid over the trials' hull (linear; None outside it).
+
+    Raises:
+        ValueError: The points lie on a line (scipy's QhullError is a ValueError).
+    """
+    from scipy.interpolate import griddata  # loaded only when a contour is drawn (it takes a second)
+
+    gx = np.linspace(min(xs), max(xs), _GRID)
+    gy = np.linspace(min(ys), max(ys), _GRID)
+    mesh_x, mesh_y = np.meshgrid(gx, gy)
+    z = griddata((np.array(xs), np.array(ys)), np.array(zs), (mesh_x, mesh_y), method="linear")
+    return gx.tolist(), gy.tolist(), [[finite(v) for v in row] for row in z.tolist()]
+
+
+def contour_panel(data: ReportData) -> Panel:
+    """The objective interpolated over the two most important numeric params, with the trials."""
+    title = "Contour of the two most important params"
+    scored = scored_rows(data)
+    if (empty := _too_few("contour", title, data, len(scored), MIN_CONTOUR_TRIALS)) is not None:
+        return empty
+    axes, _ = _axes(data, [row for row, _ in scored], complete=False)
+    numeric = [axis for axis in axes if axis.categories is None]
+    if len(numeric) < 2:
+        return Panel("contour", title, None, (f"needs 2 numeric params that vary; {len(numeric)} found",))
+    a, b = numeric[:2]
+    points = [
+        (x, y, z, row)
+        for x, y, (row, z) in zip(a.values, b.values, scored, strict=True)
+        if x is not None and y is not None
+    ]
+    if len(points) < MIN_CONTOUR_TRIALS:
+        return Panel("contour", title, None, (f"needs {MIN_CONTOUR_TRIALS} runs with both params",))
+    xs, ys, zs = ([p[i] for p in points] for i in range(3))
+    try:
+        gx, gy, grid = _interpolate(xs, ys, zs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Panel("contour", title, None, (f"cannot interpolate: the trials lie on a line ({why})",))
+    contour = go.Contour(
+        x=gx,
+        y=gy,
+        z=grid,
+        colorscale="Viridis",
+        colorbar={"title": {"text": label(data.objectives[0].metric)}},
+    )
+    trials = go.Scatter(
+        x=column(xs),
+        y=column(ys),
+        mode="markers",
+        marker={"color": "black", "size": 5},
+        name="trials",
+        showlegend=False,
+    )
+    fig = base_layout(go.Figure([contour, trials]), height=480)
+    fig.update_layout(xaxis_title=label(a.title), yaxis_title=label(b.title))
+    for axis, update in ((a, fig.update_xaxes), (b, fig.update_yaxes)):
+        if (ticks := axis.ticks()) is not None:
+            update(tickvals=ticks[0], ticktext=ticks[1])
+    return Panel("contour", title, fig, (f"{a.name} against {b.name}, interpolated linearly",))
