@@ -59,3 +59,16 @@ def test_a_thousand_trials_report_stays_small() -> None:
     page = render_html(data)
 
     assert len(page.encode()) < 15_000_000
+
+
+def test_importance_bars_show_each_param_once_with_its_value() -> None:
+    from sweeptrack.reports.report.figures import importances_panel
+
+    data = sweep_report()
+    assert data.importances is not None and data.importances.fanova and data.importances.ped_anova
+    figure = importances_panel(data).figure
+    assert figure is not None
+    for trace, values in zip(figure.data, (data.importances.fanova, data.importances.ped_anova), strict=True):
+        assert len(trace.y) == len(set(trace.y)) == len(set(data.importances.fanova) | set(values))
+        shown = dict(zip(trace.y, trace.x, strict=True))
+        assert all(shown[name] == value for name, value in values.items())

@@ -150,7 +150,7 @@ def importances_panel(data: ReportData) -> Panel:
         return Panel("importances", title, None, ("no importances were computed",))
     lead = imp.fanova or imp.ped_anova
     names = sorted(lead, key=lambda name: -(finite(lead[name]) or 0.0))
-    names += sorted(set(imp.fanova) | set(imp.ped_anova) - set(names))
+    names += sorted((set(imp.fanova) | set(imp.ped_anova)) - set(names))
     notes = []
     if len(names) > MAX_BARS:
         notes.append(f"the {MAX_BARS} most important of {len(names)} params are shown")
