@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from sweeptrack.core.model import Run, RunStatus, SweepState
+from sweeptrack.tracking.sql.store import SqlStore
+
 TRIALS = '''
 import os, signal, sys, time
 import sweeptrack as st
@@ -107,3 +110,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def assert_resumed_exactly(store: SqlStore, before: dict[str, Run], sweep: str, budget: int) -> None:
+    """After a SIGKILLed controller was resumed: every trial number finished once (the budget held),
+    nothing reported before the kill was lost, and the interrupted runs were re-queued with their
+    params under their numbers."""
+    runs = store.search_runs()
+    finals = [r for r in runs if r.status is RunStatus.FINISHED]
+    assert sorted(r.trial_number for r in finals) == list(range(budget))  # budget exact, none twice
+    assert all(before[k].metrics == {r.id: r for r in runs}[k].metrics for k in before)  # nothing lost
+    interrupted = [r for r in runs if r.status is RunStatus.KILLED]
+    assert interrupted and all("interrupted" in (r.error or "") for r in interrupted)
+    for run in interrupted:  # re-queued with the same params under the same number
+        (again,) = [r for r in finals if r.trial_number == run.trial_number]
+        assert again.params == run.params
+    assert store.get_sweep(sweep).state is SweepState.FINISHED

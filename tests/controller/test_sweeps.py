@@ -14,7 +14,7 @@ from sweeptrack.controller import run_sweep
 from sweeptrack.core.model import RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import sweeptrack_cli, wait_for
+from .conftest import assert_resumed_exactly, sweeptrack_cli, wait_for
 
 SpecWriter = Callable[[str, str], Path]
 
@@ -221,16 +221,7 @@ def test_sigkilled_controller_resumes_without_losing_or_repeating(
     resumed = sweeptrack_cli("sweep", "resume", "slowpoke", cwd=workdir)
     _, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
-    runs = store.search_runs()
-    finals = [r for r in runs if r.status is RunStatus.FINISHED]
-    assert sorted(r.trial_number for r in finals) == list(range(8))  # budget exact, none twice
-    assert all(before[k].metrics == {r.id: r for r in runs}[k].metrics for k in before)  # nothing lost
-    interrupted = [r for r in runs if r.status is RunStatus.KILLED]
-    assert all("interrupted" in (r.error or "") for r in interrupted)
-    for run in interrupted:  # re-queued with the same params under the same number
-        (again,) = [r for r in finals if r.trial_number == run.trial_number]
-        assert again.params == run.params
-    assert store.get_sweep("slowpoke").state is SweepState.FINISHED
+    assert_resumed_exactly(store, before, "slowpoke", budget=8)
 
 
 def test_stop_from_another_terminal(write_spec: SpecWriter, workdir: Path, db: str) -> None:

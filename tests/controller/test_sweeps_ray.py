@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sweeptrack.core.model import RunStatus, SweepState
+from sweeptrack.core.model import RunStatus
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import sweeptrack_cli, wait_for
+from .conftest import assert_resumed_exactly, sweeptrack_cli, wait_for
 
 pytestmark = pytest.mark.ray
 
@@ -56,13 +56,4 @@ def test_sigkilled_controller_resumes_against_the_running_cluster(
     resumed = sweeptrack_cli("sweep", "resume", "raypoke", cwd=workdir)
     _, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err
-    runs = store.search_runs()
-    finals = [r for r in runs if r.status is RunStatus.FINISHED]
-    assert sorted(r.trial_number for r in finals) == list(range(8))  # budget exact, none twice
-    assert all(before[k].metrics == {r.id: r for r in runs}[k].metrics for k in before)  # nothing lost
-    interrupted = [r for r in runs if r.status is RunStatus.KILLED]
-    assert interrupted and all("interrupted" in (r.error or "") for r in interrupted)
-    for run in interrupted:  # re-queued with the same params under the same number
-        (again,) = [r for r in finals if r.trial_number == run.trial_number]
-        assert again.params == run.params
-    assert store.get_sweep("raypoke").state is SweepState.FINISHED
+    assert_resumed_exactly(store, before, "raypoke", budget=8)

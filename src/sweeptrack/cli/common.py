@@ -65,6 +65,23 @@ def format_option(command: F) -> F:
     )(command)
 
 
+def ranking_options(command: F) -> F:
+    """``--summary last|min|max`` and ``--goal maximize|minimize``: how a metric ranks runs."""
+    summary = click.option(
+        "--summary",
+        type=click.Choice(["last", "min", "max"], case_sensitive=False),
+        default="last",
+        show_default=True,
+        help="Which per-run summary of the metric ranks runs.",
+    )
+    goal = click.option(
+        "--goal",
+        type=click.Choice(["maximize", "minimize"], case_sensitive=False),
+        help="Default: minimize when the metric name contains 'loss' or 'error', else maximize.",
+    )
+    return summary(goal(command))
+
+
 def emit(report: Report, fmt: Format) -> None:
     """Print a report to standard output in the chosen format."""
     from sweeptrack.reports.formats import write_report

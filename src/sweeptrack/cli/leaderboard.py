@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
+from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli, ranking_options
 from sweeptrack.reports.formats import Format
 
 __all__ = ["leaderboard"]
@@ -12,18 +12,7 @@ __all__ = ["leaderboard"]
 
 @click.command()
 @click.option("--metric", "-m", required=True, help="The metric to rank runs by.")
-@click.option(
-    "--summary",
-    type=click.Choice(["last", "min", "max"], case_sensitive=False),
-    default="last",
-    show_default=True,
-    help="Which per-run summary of the metric ranks runs.",
-)
-@click.option(
-    "--goal",
-    type=click.Choice(["maximize", "minimize"], case_sensitive=False),
-    help="Default: minimize when the metric name contains 'loss' or 'error', else maximize.",
-)
+@ranking_options
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--experiment", "-e", help="Only runs of this experiment.")
 @click.option("--sweep", help="Only runs of this sweep (id, id prefix or name).")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sweeptrack.cli.common import CliContext, pass_cli
+from sweeptrack.cli.common import CliContext, pass_cli, ranking_options
 
 if TYPE_CHECKING:
     from sweeptrack.reports.report.model import ReportData
@@ -74,18 +74,7 @@ def _split(values: str | None) -> list[str] | None:
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Rows in md.")
 @click.option("--experiment", "-e", help="Report on this experiment's runs instead of a sweep.")
 @click.option("--metric", "-m", help="Rank by this metric (required with --experiment).")
-@click.option(
-    "--goal",
-    type=click.Choice(["maximize", "minimize"], case_sensitive=False),
-    help="Default: minimize when the metric name contains 'loss' or 'error', else maximize.",
-)
-@click.option(
-    "--summary",
-    type=click.Choice(["last", "min", "max"], case_sensitive=False),
-    default="last",
-    show_default=True,
-    help="Which per-run summary of --metric ranks runs.",
-)
+@ranking_options
 @click.option("--group-seeds", is_flag=True, help="Group runs differing only in seed; rank by mean.")
 @click.option("--compare", metavar="RUN,RUN,...", help="Runs to compare side by side (default: the top 3).")
 @pass_cli
