@@ -61,12 +61,12 @@ def importances(ranking: Ranking, target: Target, worker: AnalysisWorker | None 
     if worker is None:
         found = here("fanova", "ped_anova")
         return lambda: _importances(found, found, len(runs))
-    pending = worker.importances(trials, goal=goal, space=space)
+    worker.importances(trials, goal=goal, space=space)
 
     def finish() -> tuple[Importances | None, list[str]]:
         try:
-            result = pending.get()
-        except Exception:  # the child failed (or was killed): compute them here instead
+            result = worker.result()
+        except Exception:  # the child failed or died: compute them here instead
             result = here("fanova", "ped_anova")
         return _importances(result, result, len(runs))
 

@@ -19,7 +19,7 @@ import multiprocessing
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from multiprocessing.pool import AsyncResult
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,16 +27,22 @@ if TYPE_CHECKING:
     from sweeptrack.core.space import Space
     from sweeptrack.search import Importances
 
-__all__ = ["AnalysisWorker", "Trial"]
+__all__ = ["AnalysisWorker", "Trial", "WorkerLost"]
 
 
 # (trial number, logged params, objective values): plain data, so this process need not import
 # the search package (and Optuna) to hand trials over.
 Trial = tuple[int, Mapping[str, Any], Sequence[float]]
 
+_CHECK_EVERY = 0.2  # seconds between checks that the child is still alive while waiting
+
+
+class WorkerLost(Exception):
+    """The child died (or was stopped) before it answered."""
+
 
 class AnalysisWorker:
-    """One spawned child that computes :func:`sweeptrack.search.param_importances`.
+    """One child process that computes :func:`sweeptrack.search.param_importances`, once.
 
     Where it is spawned, the child re-imports the caller's main module, as with any
     ``multiprocessing`` start: a script that makes a worker needs the ``if __name__ == "__main__":``
@@ -44,17 +50,42 @@ class AnalysisWorker:
     """
 
     def __init__(self) -> None:
-        self._pool = multiprocessing.get_context(_start_method()).Pool(1, initializer=_warm_up)
+        context: Any = multiprocessing.get_context(_start_method())  # typeshed: a BaseContext
+        self._conn, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child_end,), name="sweeptrack-report", daemon=True
+        )
+        self._process.start()
+        child_end.close()
 
-    def importances(
-        self, trials: Sequence[Trial], *, goal: Goal, space: Space | None
-    ) -> AsyncResult[Importances]:
-        """Start fANOVA and PED-ANOVA on ``trials`` in the child; ``.get()`` waits for them."""
-        return self._pool.apply_async(_importances, (list(trials), goal, space))
+    def importances(self, trials: Sequence[Trial], *, goal: Goal, space: Space | None) -> None:
+        """Hand ``trials`` to the child, which computes fANOVA and PED-ANOVA on them."""
+        self._conn.send((list(trials), goal, space))
+
+    def result(self) -> Importances:
+        """Wait for the child's answer.
+
+        Raises:
+            WorkerLost: The child died before answering (it is not waited on forever).
+            Exception: What the computation raised in the child.
+        """
+        while not self._conn.poll(_CHECK_EVERY):
+            if not self._process.is_alive() and not self._conn.poll(0):
+                raise WorkerLost(f"the report's worker process ended (exit code {self._process.exitcode})")
+        try:
+            ok, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise WorkerLost("the report's worker process closed its pipe") from exc
+        if not ok:
+            raise value
+        return value
 
     def close(self) -> None:
         """Stop the child at once (whatever it is doing)."""
-        self._pool.terminate()
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(timeout=5)
+        self._conn.close()
 
     def __enter__(self) -> AnalysisWorker:
         return self
@@ -68,14 +99,16 @@ def _start_method() -> str:
     return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
 
 
-def _warm_up() -> None:  # in the child
-    from sweeptrack.search import warm_up
+def _serve(conn: Connection) -> None:  # in the child
+    from sweeptrack.search import Scored, param_importances, warm_up
 
     warm_up()
-
-
-def _importances(trials: list[Trial], goal: Goal, space: Space | None) -> Importances:  # in the child
-    from sweeptrack.search import Scored, param_importances
-
-    scored = [Scored(number=number, params=params, values=values) for number, params, values in trials]
-    return param_importances(scored, goal=goal, space=space)
+    try:
+        trials, goal, space = conn.recv()
+    except EOFError:  # the parent is gone or needs nothing
+        return
+    try:
+        scored = [Scored(number=number, params=params, values=values) for number, params, values in trials]
+        conn.send((True, param_importances(scored, goal=goal, space=space)))
+    except Exception as exc:
+        conn.send((False, exc))
