@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import platform
 import statistics
 import sys
 import time
@@ -123,6 +125,31 @@ def render_json(rows: Sequence[Row], meta: dict[str, Any]) -> str:
         indent=2,
         default=str,
     )
+
+
+def new_parser(description: str | None, sections: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring as help, ``--json`` and, given sections, ``--only``."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    if sections:
+        parser.add_argument("--only", action="append", choices=sections, help="run only these sections")
+    return parser
+
+
+def finish(rows: Sequence[Row], *, as_json: bool, **meta: Any) -> int:
+    """Print the table (or JSON with the machine and ``meta``); the exit status: 1 when a goal is missed."""
+    if as_json:
+        machine = {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        }
+        print(render_json(rows, {**machine, **meta, "argv": sys.argv[1:]}))
+    else:
+        print(render_table(rows))
+    return 1 if any(r.ok is False for r in rows) else 0
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------

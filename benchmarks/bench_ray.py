@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench_common import BENCH_DIR, DATA_DIR, REPO, Row, log, render_json, render_table, spread
+from bench_common import BENCH_DIR, DATA_DIR, REPO, Row, finish, log, new_parser, spread
 from bench_sweeps import ended_note, sweep, sweep_runs
 from ray_cluster import RAY_QUIET_ENV, LocalRay, ray_env, start_local_ray
 from ray_executors import time_executor
@@ -65,11 +65,7 @@ PARALLEL = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    parser = new_parser(__doc__, SECTIONS)
     parser.add_argument("--trials", type=int, default=1000, help="(1, 2, 4) no-op trials")
     parser.add_argument("--repeat", type=int, default=3, help="(1, 4) runs of each; the median counts")
     parser.add_argument("--tune-repeat", type=int, default=1, help="(2) Tuner.fit runs; the median counts")
@@ -531,18 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO)
     with tempfile.TemporaryDirectory(prefix="scratch-ray-", dir=DATA_DIR) as scratch:
         rows = run(args, Path(scratch))
-    if args.json:
-        meta = {
-            "python": platform.python_version(),
-            "ray": ray.__version__,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "argv": sys.argv[1:],
-        }
-        print(render_json(rows, meta))
-    else:
-        print(render_table(rows))
-    return 1 if any(r.ok is False for r in rows) else 0
+    return finish(rows, as_json=args.json, ray=ray.__version__)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ status is 1 when a goal is missed.
 
 from __future__ import annotations
 
-import argparse
 import random
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_common import DATA_DIR, Row, log, median_of, render_json, render_table, spread, stopwatch
+from bench_common import DATA_DIR, Row, finish, log, median_of, new_parser, spread, stopwatch
 
 from sweeptrack.core.model import RunStatus, SweepState
 from sweeptrack.reports.report.collect import collect_report
@@ -195,18 +194,15 @@ def measure_in_process(url: str, repeat: int) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser = new_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per format (median)")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the cached store")
     args = parser.parse_args(argv)
     url = ensure_store(regenerate=args.regenerate)
     rows = measure_command(url, args.repeat) + measure_in_process(url, args.repeat)
-    meta = {"trials": TRIALS, "epochs": EPOCHS, "params": PARAMS, "store": store_path().name}
-    print(render_json(rows, meta) if args.json else render_table(rows))
-    return 1 if any(row.ok is False for row in rows) else 0
+    return finish(
+        rows, as_json=args.json, trials=TRIALS, epochs=EPOCHS, params=PARAMS, store=store_path().name
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bench_common import BENCH_DIR, DATA_DIR, REPO, Row, log, render_json, render_table, stopwatch
+from bench_common import BENCH_DIR, DATA_DIR, REPO, Row, finish, log, new_parser, stopwatch
 from sweeps_peers import optuna_in_memory, optuna_rdb_reports, optuna_tpe_costs
 
 SECTIONS = ("overhead", "tpe", "pruning", "optuna-rdb")
@@ -51,11 +51,7 @@ PRUNING_PARALLEL = 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections")
+    parser = new_parser(__doc__, SECTIONS)
     parser.add_argument("--overhead-trials", type=int, default=1000, help="(a) no-op trials")
     parser.add_argument("--tpe-trials", type=int, default=1000, help="(b) asks and tells")
     parser.add_argument("--pruning-trials", type=int, default=24, help="(c) trials per sweep")
@@ -385,17 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO)
     with tempfile.TemporaryDirectory(prefix="scratch-sweeps-", dir=DATA_DIR) as scratch:
         rows = run(args, Path(scratch))
-    if args.json:
-        meta = {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "argv": sys.argv[1:],
-        }
-        print(render_json(rows, meta))
-    else:
-        print(render_table(rows))
-    return 1 if any(r.ok is False for r in rows) else 0
+    return finish(rows, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -23,16 +23,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_common import DATA_DIR, Row, log, pg_unavailable, render_json, render_table
+from bench_common import DATA_DIR, Row, finish, log, new_parser, pg_unavailable
 
 SECTIONS = ("log", "ingest", "mlflow", "startup", "queries")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser = new_parser(__doc__)
     parser.add_argument("--skip-mlflow", action="store_true", help="skip MLflow (row 3 and its start-up row)")
     parser.add_argument("--skip-postgres", action="store_true", help="skip every PostgreSQL measurement")
     parser.add_argument(
@@ -124,18 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="scratch-", dir=DATA_DIR) as scratch:
         rows = run(args, Path(scratch))
     rows.sort(key=lambda r: r.section)  # stable: keeps each section's order
-    if args.json:
-        meta = {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "size": args.size,
-            "argv": sys.argv[1:],
-        }
-        print(render_json(rows, meta))
-    else:
-        print(render_table(rows))
-    return 1 if any(r.ok is False for r in rows) else 0
+    return finish(rows, as_json=args.json, size=args.size)
 
 
 if __name__ == "__main__":
