@@ -73,8 +73,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+SpecWriter = Callable[[str, str], Path]
+
+
 @pytest.fixture
-def write_spec(workdir: Path) -> Callable[[str, str], Path]:
+def write_spec(workdir: Path) -> SpecWriter:
     def write(name: str, text: str) -> Path:
         path = workdir / name
         path.write_text(textwrap.dedent(text))

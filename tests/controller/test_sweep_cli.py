@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-from .conftest import sweeptrack_cli
-
-SpecWriter = Callable[[str, str], Path]
+from .conftest import SpecWriter, sweeptrack_cli
 
 PRUNED = """
 name: cli-sweep

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ from sweeptrack.controller import run_sweep
 from sweeptrack.core.model import RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import assert_resumed_exactly, sweeptrack_cli, wait_for
-
-SpecWriter = Callable[[str, str], Path]
+from .conftest import SpecWriter, assert_resumed_exactly, sweeptrack_cli, wait_for
 
 RANDOM = """
 name: rnd

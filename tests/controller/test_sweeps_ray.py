@@ -4,7 +4,6 @@ exactly as it does with the local executor (no finished trial lost or repeated, 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,9 @@ import pytest
 from sweeptrack.core.model import RunStatus
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import assert_resumed_exactly, sweeptrack_cli, wait_for
+from .conftest import SpecWriter, assert_resumed_exactly, sweeptrack_cli, wait_for
 
 pytestmark = pytest.mark.ray
-
-SpecWriter = Callable[[str, str], Path]
 
 SLOW_ON_RAY = """
 name: raypoke
