@@ -25,7 +25,6 @@ As the local executor, all decisions are taken in the controller's thread inside
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -41,9 +40,11 @@ from sweeptrack.executors.ray_cluster import (
     alive_node_resources,
     check_resources,
     connect,
+    death_reason,
+    lost_node,
     ray_resources,
 )
-from sweeptrack.executors.ray_gpus import cluster_card_memory, ray_shape
+from sweeptrack.executors.ray_gpus import cluster_shape
 from sweeptrack.executors.ray_slot import Command, TrialSlot, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
@@ -181,7 +182,7 @@ class RayExecutor(Executor):
             raise SweepError("the Ray executor was shut down; create a new one")
         self._start()
         if self._ray_shape(resources) is None:
-            shape = self._share_gpu_memory(resources)
+            shape = cluster_shape(resources)
             check_resources(shape, alive_node_resources())
             self._shapes.append((resources, shape))
         self._prestart(resources)
@@ -313,23 +314,6 @@ class RayExecutor(Executor):
     def _ray_shape(self, resources: Resources) -> Resources | None:
         return next((shape for checked, shape in self._shapes if checked == resources), None)
 
-    def _share_gpu_memory(self, resources: Resources) -> Resources:
-        """``resources`` with a ``gpu_memory`` request turned into a share of one card (ray_gpus)."""
-        if resources.gpu_memory is None:
-            return resources
-        import ray
-
-        card = cluster_card_memory(ray.nodes())
-        shape = ray_shape(resources, card)
-        if card is None and shape.gpu > 0:
-            print(
-                "sweeptrack: resources.gpu_memory: no GPU node of the Ray cluster reports its cards' "
-                f"memory (no NVIDIA driver there); each trial takes {shape.gpu:g} whole GPU(s)",
-                file=sys.stderr,
-                flush=True,
-            )
-        return shape
-
     def _new_slot(self, request: Resources) -> _Slot:
         shape = self._ray_shape(request) or request
         options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
@@ -411,7 +395,7 @@ class RayExecutor(Executor):
             self._call(slot)
 
     def _slot_died(self, slot: _Slot, exc: Exception) -> None:
-        reason = _death_reason(exc, self._node_lost(slot))
+        reason = death_reason(exc, lost_node(slot.info))
         self._drop(slot)
         trial, slot.trial = slot.trial, None
         if trial is not None:
@@ -424,20 +408,6 @@ class RayExecutor(Executor):
                 trial.slot.trial = None
             error = f"timed out after {trial.request.timeout:g} s (its Ray actor never answered)"
             self._finish(trial, RunStatus.FAILED, error)
-
-    def _node_lost(self, slot: _Slot) -> str | None:
-        """The slot's node, described, when Ray counts it dead (else None)."""
-        import ray
-
-        try:
-            ready, _ = ray.wait([slot.info], timeout=0)
-            node_id = ray.get(ready[0])["node_id"] if ready else None
-            for node in ray.nodes() if node_id else []:
-                if node.get("NodeID") == node_id and not node.get("Alive", True):
-                    return f"node {node_id[:12]} at {node.get('NodeManagerAddress', '?')}"
-        except Exception:  # the cluster cannot say: the plain reason stands
-            return None
-        return None
 
     # -- messages ------------------------------------------------------------------------------
     def _deliver_events(self, trial: _Trial, message: TrialEvents, blobs: dict[str, bytes]) -> None:
@@ -471,17 +441,3 @@ class RayExecutor(Executor):
         self._outbox.append(
             TrialFinished(trial_id=trial.id, status=status, error=error, result=result, log_path=log_path)
         )
-
-
-def _death_reason(exc: Exception, node: str | None) -> str:
-    """One line: why the slot's actor is gone."""
-    if node is not None:
-        return f"ray actor died: node lost ({node} went away while the trial ran)"
-    text = " ".join(str(exc).split())
-    if "worker process has died" in text:
-        cause = "its worker process died (killed by a signal, the OOM killer, or a crash)"
-    elif "unavailable" in text:
-        cause = "it became unreachable (its node or its process went away)"
-    else:
-        cause = text[:200]
-    return f"ray actor died: {cause}"

@@ -21,6 +21,8 @@ __all__ = [
     "alive_node_resources",
     "check_resources",
     "connect",
+    "death_reason",
+    "lost_node",
     "parse_address",
     "ray_resources",
 ]
@@ -166,3 +168,33 @@ def _user_facing(name: str) -> bool:
 
 def _describe(resources: Mapping[str, float]) -> str:
     return "{" + ", ".join(f"{k}: {v:g}" for k, v in sorted(resources.items())) + "}"
+
+
+def lost_node(info: Any) -> str | None:
+    """The node of an actor (``info``: the ref of its ``info()``), described, when Ray counts that
+    node dead; else None (also when the cluster cannot say)."""
+    import ray
+
+    try:
+        ready, _ = ray.wait([info], timeout=0)
+        node_id = ray.get(ready[0])["node_id"] if ready else None
+        for node in ray.nodes() if node_id else []:
+            if node.get("NodeID") == node_id and not node.get("Alive", True):
+                return f"node {node_id[:12]} at {node.get('NodeManagerAddress', '?')}"
+    except Exception:  # the cluster cannot say: the plain reason stands
+        return None
+    return None
+
+
+def death_reason(exc: Exception, node: str | None) -> str:
+    """One line: why an actor is gone (``node``: from :func:`lost_node`)."""
+    if node is not None:
+        return f"ray actor died: node lost ({node} went away while the trial ran)"
+    text = " ".join(str(exc).split())
+    if "worker process has died" in text:
+        cause = "its worker process died (killed by a signal, the OOM killer, or a crash)"
+    elif "unavailable" in text:
+        cause = "it became unreachable (its node or its process went away)"
+    else:
+        cause = text[:200]
+    return f"ray actor died: {cause}"

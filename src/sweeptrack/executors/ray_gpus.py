@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from typing import Any
 
 from sweeptrack.core.errors import SweepError
 from sweeptrack.executors.gpus import NvmlInventory
 from sweeptrack.spec.model import Resources
 
-__all__ = ["card_memories", "cluster_card_memory", "memory_share", "ray_shape"]
+__all__ = ["card_memories", "cluster_card_memory", "cluster_shape", "memory_share", "ray_shape"]
 
 _PROBE_TIMEOUT = 30.0
 _GRAIN = 1e-4  # Ray counts GPU shares in steps of 1/10,000
@@ -82,6 +83,25 @@ def ray_shape(resources: Resources, card_memory: int | None) -> Resources:
     if resources.gpu_memory is None:
         return resources
     return dataclasses.replace(resources, gpu=memory_share(resources, card_memory))
+
+
+def cluster_shape(resources: Resources) -> Resources:
+    """``resources`` as the connected cluster is asked for them: a ``gpu_memory`` request becomes a
+    share of its smallest card, or, where no node reports its cards, a whole card (said in one line)."""
+    if resources.gpu_memory is None:
+        return resources
+    import ray
+
+    card = cluster_card_memory(ray.nodes())
+    shape = ray_shape(resources, card)
+    if card is None and shape.gpu > 0:
+        print(
+            "sweeptrack: resources.gpu_memory: no GPU node of the Ray cluster reports its cards' "
+            f"memory (no NVIDIA driver there); each trial takes {shape.gpu:g} whole GPU(s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return shape
 
 
 def _gb(size: int) -> str:
