@@ -152,9 +152,6 @@ class SqlStore(Store):
 
     def apply(self, events: Sequence[Event]) -> None:
         """Write ``events`` in order, in one transaction: all of them or, on an error, none."""
-        if len(events) == 1:
-            super().apply(events)
-            return
         with self._write():
             super().apply(events)
 
