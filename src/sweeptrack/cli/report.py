@@ -101,29 +101,19 @@ def report(
         from sweeptrack.core.model import Goal
         from sweeptrack.reports.report.collect import collect_report
 
-        renderer = _renderer(fmt.lower())  # imported now, while the child is busy too
-        warming = None
-        if fmt.lower() == "html":  # loads plotly's figure classes while the importances are computed
-            from sweeptrack.reports.report.html import warm_up
-
-            warming = threading.Thread(target=warm_up, name="sweeptrack-warm-up", daemon=True)
-            warming.start()
-
+        renderer = _renderer(fmt)  # loaded now, while the child is busy too
         data = collect_report(
             cli.store,
             sweep=ref,
             experiment=experiment,
             metric=metric,
-            goal=Goal(goal.lower()) if goal else None,
-            summary=summary.lower(),
+            goal=Goal(goal) if goal else None,
+            summary=summary,
             top=top,
             group_seeds=group_seeds,
             compare=_split(compare),
             worker=worker,
         )
-    if warming is not None:
-        warming.join()
-    fmt = fmt.lower()
     text = renderer(data)
     if out is None and fmt != "html":
         sys.stdout.write(text)
@@ -140,6 +130,14 @@ def _renderer(fmt: str) -> Callable[[ReportData], str]:
         from sweeptrack.reports.report.markdown import render_markdown
 
         return render_markdown
-    from sweeptrack.reports.report.html import render_html
+    from sweeptrack.reports.report.html import render_html, warm_up
 
-    return render_html
+    # plotly's figure classes load in a thread while the command waits for the importances.
+    warming = threading.Thread(target=warm_up, name="sweeptrack-warm-up", daemon=True)
+    warming.start()
+
+    def render(data: ReportData) -> str:
+        warming.join()
+        return render_html(data)
+
+    return render
