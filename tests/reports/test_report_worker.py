@@ -3,6 +3,8 @@ dies is noticed at once (the command then computes them itself) instead of being
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -20,8 +22,8 @@ def test_the_worker_computes_what_this_process_would() -> None:
         found = worker.result()
     scored = [Scored(number=n, params=p, values=v) for n, p, v in TRIALS]
     here = param_importances(scored, goal=Goal.MINIMIZE)
-    assert set(found.fanova) == set(found.ped_anova) == {"x", "k"}
-    assert (found.fanova, found.ped_anova) == (here.fanova, here.ped_anova)
+    assert set(found["fanova"]) == set(found["ped_anova"]) == {"x", "k"}
+    assert (found["fanova"], found["ped_anova"]) == (here.fanova, here.ped_anova)
 
 
 def test_a_dead_worker_is_reported_not_waited_on() -> None:
@@ -35,3 +37,20 @@ def test_a_dead_worker_is_reported_not_waited_on() -> None:
         assert time.monotonic() - started < 5
     finally:
         worker.close()
+
+
+def test_the_answer_is_read_without_loading_optuna_here() -> None:
+    """The command's process never imports Optuna (a quarter of a second) to read the answer."""
+    code = (
+        "import sys\n"
+        "from sweeptrack.core.model import Goal\n"
+        "from sweeptrack.reports.report.worker import AnalysisWorker\n"
+        "with AnalysisWorker() as worker:\n"
+        f"    worker.importances({TRIALS!r}, goal=Goal.MINIMIZE, space=None)\n"
+        "    found = worker.result()\n"
+        "print(sorted(found['fanova']), 'optuna' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n")[0] == "['k', 'x'] False"

@@ -13,13 +13,15 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import random
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.distributions import (
@@ -30,11 +32,15 @@ from optuna.distributions import (
 )
 from optuna.exceptions import ExperimentalWarning
 from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
 
 from sweeptrack.core.model import Goal
 from sweeptrack.core.space import Space
 from sweeptrack.search._search import _quiet_study_creation
 from sweeptrack.search._space import SpaceCodec
+
+if TYPE_CHECKING:  # optuna.importance imports scikit-learn (seconds): only where importances are computed
+    from optuna.importance import BaseImportanceEvaluator
 
 __all__ = ["Importances", "ParetoFront", "Scored", "param_importances", "pareto_front", "warm_up"]
 
@@ -107,12 +113,8 @@ def _inferred(trials: Sequence[Scored]) -> tuple[dict[str, BaseDistribution], Ca
     return distributions, encode
 
 
-def _study(
-    trials: Sequence[Scored], goals: Sequence[Goal], space: Space | None
-) -> tuple[optuna.Study, dict[str, str]]:
-    """An in-memory study holding the trials; and the Optuna name -> logged name map."""
-    with _quiet_study_creation():
-        study = optuna.create_study(directions=[_direction(goal) for goal in goals])
+def _frozen(trials: Sequence[Scored], space: Space | None) -> tuple[list[FrozenTrial], dict[str, str]]:
+    """The trials as Optuna's complete trials; and the Optuna name -> logged name map."""
     if space is not None:
         codec = SpaceCodec(space)
         distributions = dict(codec.distributions)
@@ -120,7 +122,8 @@ def _study(
     else:
         distributions, encode = _inferred(trials)
         names = {name: name for name in distributions}
-    frozen = []
+    frozen: list[FrozenTrial] = []
+    now = datetime.now()
     for trial in trials:
         try:
             if space is not None:
@@ -130,14 +133,68 @@ def _study(
         except ValueError:  # a value outside the spec (logged by hand): the trial is left out
             continue
         frozen.append(
-            optuna.trial.create_trial(
+            FrozenTrial(  # numbered as a study numbers them: evaluators tell trials apart by id
+                number=len(frozen),
+                trial_id=len(frozen),
+                state=TrialState.COMPLETE,
+                value=None,
+                values=list(trial.values),
+                datetime_start=now,
+                datetime_complete=now,
                 params=internal,
                 distributions={key: distributions[key] for key in internal},
-                values=list(trial.values),
+                user_attrs={},
+                system_attrs={},
+                intermediate_values={},
             )
         )
+    return frozen, names
+
+
+def _study(
+    trials: Sequence[Scored], goals: Sequence[Goal], space: Space | None
+) -> tuple[optuna.Study, dict[str, str]]:
+    """An in-memory study holding the trials; and the Optuna name -> logged name map."""
+    with _quiet_study_creation():
+        study = optuna.create_study(directions=[_direction(goal) for goal in goals])
+    frozen, names = _frozen(trials, space)
     study.add_trials(frozen)
     return study, names
+
+
+class _CompleteTrials:
+    """What Optuna's importance evaluators read of a study (its directions, its complete trials),
+    without a study: ``Study.add_trials`` deep-copies every trial, a quarter of a second for a
+    thousand. :func:`_evaluate` falls back to a real study should an Optuna version read more."""
+
+    def __init__(self, trials: list[FrozenTrial], directions: list[StudyDirection]) -> None:
+        self._trials = trials
+        self.directions = directions
+
+    def _is_multi_objective(self) -> bool:
+        return len(self.directions) > 1
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        chosen = [trial for trial in self._trials if states is None or trial.state in states]
+        return copy.deepcopy(chosen) if deepcopy else chosen
+
+
+def _evaluate(
+    evaluator: BaseImportanceEvaluator, trials: Sequence[Scored], goal: Goal, space: Space | None
+) -> dict[str, float]:
+    """Normalized importances by logged param name."""
+    frozen, names = _frozen(trials, space)
+    study: Any = _CompleteTrials(frozen, [_direction(goal)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna warns on degenerate input; errors are reported
+        try:
+            values = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+        except (AttributeError, TypeError):  # an Optuna that reads more of a study than these
+            study, names = _study(trials, [goal], space)
+            values = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+    return {names.get(name, name): float(value) for name, value in values.items()}
 
 
 def warm_up() -> None:
@@ -185,15 +242,10 @@ def param_importances(
     for key, evaluator, chosen in (("fanova", fanova, sample), ("ped_anova", ped_anova, firsts)):
         if key not in evaluators:
             continue
-        study, names = _study(chosen, [goal], space)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # Optuna warns on degenerate input; errors are reported
-                values = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+            found[key] = _evaluate(evaluator, chosen, goal, space)
         except (ImportError, ValueError, RuntimeError, ZeroDivisionError) as exc:
             errors[key] = " ".join(str(exc).split()) or type(exc).__name__
-            continue
-        found[key] = {names.get(name, name): float(value) for name, value in values.items()}
     return Importances(
         fanova=found.get("fanova", {}),
         ped_anova=found.get("ped_anova", {}),

@@ -6,6 +6,7 @@ evaluators run in :mod:`sweeptrack.search` (the only package that imports Optuna
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,8 +17,7 @@ from sweeptrack.reports.report.ranking import Ranking, Target
 from sweeptrack.tracking.store import Store
 
 if TYPE_CHECKING:
-    from sweeptrack.reports.report.worker import AnalysisWorker
-    from sweeptrack.search import Importances as SearchImportances
+    from sweeptrack.reports.report.worker import AnalysisWorker, Found
 
 __all__ = ["COMPARED", "comparison", "importances", "pareto", "varying_params"]
 
@@ -52,35 +52,35 @@ def importances(ranking: Ranking, target: Target, worker: AnalysisWorker | None 
     space = None if target.spec is None else target.spec.parameters
     goal = _goals(target.objectives)[0]
 
-    def here(*evaluators: str) -> SearchImportances:
+    def here() -> Found:
         from sweeptrack.search import Scored, param_importances
 
         scored = [Scored(number=number, params=params, values=values) for number, params, values in trials]
-        return param_importances(scored, goal=goal, space=space, evaluators=evaluators)
+        return dataclasses.asdict(param_importances(scored, goal=goal, space=space))
 
     if worker is None:
-        found = here("fanova", "ped_anova")
-        return lambda: _importances(found, found, len(runs))
+        found = here()
+        return lambda: _importances(found, len(runs))
     worker.importances(trials, goal=goal, space=space)
 
     def finish() -> tuple[Importances | None, list[str]]:
         try:
             result = worker.result()
         except Exception:  # the child failed or died: compute them here instead
-            result = here("fanova", "ped_anova")
-        return _importances(result, result, len(runs))
+            result = here()
+        return _importances(result, len(runs))
 
     return finish
 
 
-def _importances(
-    fanova: SearchImportances, ped_anova: SearchImportances, runs: int
-) -> tuple[Importances, list[str]]:
-    errors = {"fanova": fanova.errors.get("fanova"), "ped_anova": ped_anova.errors.get("ped_anova")}
-    notes = [f"{name}: {error}" for name, error in sorted(errors.items()) if error]
-    if fanova.fanova_trials < runs and not errors["fanova"]:
-        notes.append(f"fanova: computed on a seeded sample of {fanova.fanova_trials} of {runs} trials")
-    return Importances(fanova=fanova.fanova, ped_anova=ped_anova.ped_anova), notes
+def _importances(found: Found, runs: int) -> tuple[Importances, list[str]]:
+    """The section from :func:`sweeptrack.search.param_importances`'s answer (as a dict)."""
+    errors = found["errors"]
+    notes = [f"{name}: {errors[name]}" for name in sorted(errors) if errors[name]]
+    sampled = found["fanova_trials"]
+    if sampled < runs and not errors.get("fanova"):
+        notes.append(f"fanova: computed on a seeded sample of {sampled} of {runs} trials")
+    return Importances(fanova=found["fanova"], ped_anova=found["ped_anova"]), notes
 
 
 def pareto(ranking: Ranking, target: Target) -> tuple[Pareto | None, list[str]]:

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sys
 import threading
@@ -25,14 +26,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sweeptrack.core.model import Goal
     from sweeptrack.core.space import Space
-    from sweeptrack.search import Importances
 
-__all__ = ["AnalysisWorker", "Trial", "WorkerLost"]
+__all__ = ["AnalysisWorker", "Found", "Trial", "WorkerLost"]
 
 
 # (trial number, logged params, objective values): plain data, so this process need not import
 # the search package (and Optuna) to hand trials over.
 Trial = tuple[int, Mapping[str, Any], Sequence[float]]
+# :class:`sweeptrack.search.Importances` as a plain dict (``dataclasses.asdict``): unpickling the
+# class itself would import Optuna here, a quarter of a second spent after the answer is in.
+Found = dict[str, Any]
 
 _CHECK_EVERY = 0.2  # seconds between checks that the child is still alive while waiting
 
@@ -62,7 +65,7 @@ class AnalysisWorker:
         """Hand ``trials`` to the child, which computes fANOVA and PED-ANOVA on them."""
         self._conn.send((list(trials), goal, space))
 
-    def result(self) -> Importances:
+    def result(self) -> Found:
         """Wait for the child's answer.
 
         Raises:
@@ -109,6 +112,6 @@ def _serve(conn: Connection) -> None:  # in the child
         return
     try:
         scored = [Scored(number=number, params=params, values=values) for number, params, values in trials]
-        conn.send((True, param_importances(scored, goal=goal, space=space)))
+        conn.send((True, dataclasses.asdict(param_importances(scored, goal=goal, space=space))))
     except Exception as exc:
         conn.send((False, exc))
