@@ -169,14 +169,16 @@ class Controller:
             trial_number=number,
             tags={"sweeptrack.attempt": str(attempt)} if attempt > 1 else {},
         )
-        # The run and its params exist before the trial is dispatched; the ends of the trials that
-        # just finished go in the same transaction.
-        self._pending_events += [started, ParamsLogged(run_id=run_id, params=asked.params)]
-        self._flush_events(force=True)
+        # Dispatched first, then written while it starts: the run and its params, with the ends of
+        # the trials that just finished, in one transaction. Its events reach the store only
+        # through this loop, after that transaction; a controller killed in between leaves no run,
+        # and a resumed sweep runs that number again.
+        self.executor.submit(self._request(run_id, number, name, asked.params))
         self.ledger.running[run_id] = Running(
             run_id=run_id, number=number, search_number=asked.number, attempt=attempt, params=asked.params
         )
-        self.executor.submit(self._request(run_id, number, name, asked.params))
+        self._pending_events += [started, ParamsLogged(run_id=run_id, params=asked.params)]
+        self._flush_events(force=True)
 
     def _request(self, run_id: str, number: int, name: str, params: Mapping[str, Any]) -> TrialRequest:
         from sweeptrack.spec.command import build_argv
