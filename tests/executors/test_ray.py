@@ -292,6 +292,26 @@ def test_gpu_trials_run_on_the_gpu_node_and_see_their_device(
         node.stop()
 
 
+def test_trials_go_to_the_slots_ray_placed_when_it_cannot_place_them_all(
+    ray_cluster: object, ray_factory: Callable[..., RayExecutor], trial_dir: Path
+) -> None:
+    """Two slots of one GPU each on a cluster with one GPU: one slot is placed, the other waits
+    for ever; every trial runs on the placed one instead of waiting on the other."""
+    node = ray_cluster.add_node(num_cpus=2, num_gpus=1)  # type: ignore[attr-defined]
+    try:
+        collector = Collector(ray_factory(2))
+        requests = [
+            make_request(trial_dir, entrypoint="fault_trials:where", resources=Resources(cpu=1, gpu=1))
+            for _ in range(4)
+        ]
+        finished = collector.run(*requests)
+        assert [f.status for f in finished] == [RunStatus.FINISHED] * 4
+        assert {collector.tags(r.trial_id)["gpus"] for r in requests} == {"0"}
+        assert len({collector.tags(r.trial_id)["actor"] for r in requests}) == 1
+    finally:
+        node.stop()
+
+
 def test_the_cli_takes_an_address_and_reports_an_unreachable_one(tmp_path: Path) -> None:
     import subprocess
     import sys

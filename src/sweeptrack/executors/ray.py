@@ -72,6 +72,7 @@ class _Slot:
     actor: Any
     shape: Resources
     info: Any  # a ref to the actor's info(): its node, once placed
+    placed: bool = False  # its info() answered: Ray placed it and its worker is up
     trial: _Trial | None = None
     ref: Any = None  # the call in flight
     commands: list[Command] = field(default_factory=list)
@@ -211,6 +212,8 @@ class RayExecutor(Executor):
                     slot.retry_at = None
                     self._call(slot)
             calls = {slot.ref: slot for slot in self._slots if slot.ref is not None}
+            if self._waiting:  # trials wait for a slot to be placed, too
+                calls.update({slot.info: slot for slot in self._slots if not slot.placed})
             retries = [slot.retry_at for slot in self._slots if slot.retry_at is not None]
             wait = min([end, *retries]) - now
             if not calls:
@@ -222,7 +225,10 @@ class RayExecutor(Executor):
             if ready and len(calls) > 1:  # every call that is back, in one go
                 ready, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
             for ref in ready:
-                self._receive(calls[ref], ref)
+                if ref is calls[ref].info:
+                    self._on_placed(calls[ref])
+                else:
+                    self._receive(calls[ref], ref)
             self._dispatch()
             if time.monotonic() >= end:
                 break
@@ -300,16 +306,52 @@ class RayExecutor(Executor):
                 self._call(slot)
 
     def _idle_slot(self, shape: Resources) -> _Slot | None:
+        """An idle, placed slot for ``shape``, a new one, or None: the trial waits.
+
+        A trial never goes to a slot Ray has not placed: on a cluster that can place only some
+        slots, it would wait there while a placed slot sits idle and keeps the resources the
+        other slot waits for.
+        """
         idle = [slot for slot in self._slots if slot.trial is None]
-        for slot in idle:
-            if slot.shape == shape:
+        same = [slot for slot in idle if slot.shape == shape]
+        for slot in same:
+            if slot.placed or self._check_placed(slot):
                 return slot
+        if same:  # this shape's slots are still being placed
+            return None
         if len(self._slots) >= self.parallel:
             if not idle:
                 return None
             for slot in idle:  # made for other resources: Ray holds those for each one's lifetime
                 self._drop(slot)
-        return self._new_slot(shape)
+        while len(self._slots) < self.parallel:
+            self._new_slot(shape)
+        return None  # the trial goes to the first of them that Ray places
+
+    def _check_placed(self, slot: _Slot) -> bool:
+        import ray
+
+        ready, _ = ray.wait([slot.info], timeout=0)
+        if ready:
+            self._on_placed(slot)
+        return slot.placed
+
+    def _on_placed(self, slot: _Slot) -> None:
+        """``slot.info`` is back: the slot is placed; or its actor could not start, and the first
+        trial waiting for its shape fails with the reason (so a slot that never starts does not
+        hold trials forever)."""
+        import ray
+
+        try:
+            ray.get(slot.info)
+        except ray.exceptions.RayError as exc:
+            reason = death_reason(exc, lost_node(slot.info))
+            self._drop(slot)
+            trial = next((t for t in self._waiting if t.request.resources == slot.shape), None)
+            if trial is not None:
+                self._finish(trial, RunStatus.FAILED, reason)
+            return
+        slot.placed = True
 
     def _ray_shape(self, resources: Resources) -> Resources | None:
         return next((shape for checked, shape in self._shapes if checked == resources), None)
@@ -338,6 +380,8 @@ class RayExecutor(Executor):
         if ready and pending:  # slots the cluster cannot place now must not hold the sweep back
             window = max(2.0, 2 * (time.monotonic() - began))
             ray.wait(pending, num_returns=len(pending), timeout=window)
+        for slot in slots:
+            self._check_placed(slot)
 
     def _drop(self, slot: _Slot) -> None:
         import ray
