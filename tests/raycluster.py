@@ -44,10 +44,12 @@ class RayNode:
 
 @dataclass
 class RayCluster:
-    """``address`` is the GCS address (host:port) for ``ray.init``; ``dashboard`` the job API URL."""
+    """``address`` is the GCS address (host:port) for ``ray.init``; ``dashboard`` the job API URL;
+    ``client`` the Ray Client address (``ray://host:port``)."""
 
     address: str
     dashboard: str
+    client: str
     temp_dir: Path
     head: RayNode
     nodes: list[RayNode] = field(default_factory=list)
@@ -55,17 +57,21 @@ class RayCluster:
     @classmethod
     def start(cls, *, num_cpus: int = 2, timeout: float = 90) -> RayCluster:
         temp_dir = Path(tempfile.mkdtemp(prefix="st-ray-"))
-        port, dash = free_port(), free_port()
+        port, dash, client = free_port(), free_port(), free_port()
         log = temp_dir / "head.log"
         args = [
             _ray(), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
             f"--num-cpus={num_cpus}", "--num-gpus=0", "--include-dashboard=true",
             "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--disable-usage-stats",
-            f"--temp-dir={temp_dir}",
+            f"--ray-client-server-port={client}", f"--temp-dir={temp_dir}",
         ]  # fmt: skip
         head = RayNode(_spawn(args, log), log)
         cluster = cls(
-            address=f"127.0.0.1:{port}", dashboard=f"http://127.0.0.1:{dash}", temp_dir=temp_dir, head=head
+            address=f"127.0.0.1:{port}",
+            dashboard=f"http://127.0.0.1:{dash}",
+            client=f"ray://127.0.0.1:{client}",
+            temp_dir=temp_dir,
+            head=head,
         )
         cluster.wait_for_nodes(1, timeout)
         return cluster
