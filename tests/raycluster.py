@@ -44,19 +44,19 @@ class RayNode:
 
 @dataclass
 class RayCluster:
-    """``address`` is the GCS address (host:port) for ``ray.init``; ``dashboard`` the job API URL;
-    ``client`` the Ray Client address (``ray://host:port``)."""
+    """``address`` is the GCS address (host:port) for ``ray.init``; ``dashboard`` the job API URL."""
 
     address: str
     dashboard: str
-    client: str
     temp_dir: Path
     head: RayNode
     nodes: list[RayNode] = field(default_factory=list)
+    servers: list[RayNode] = field(default_factory=list)
 
     @classmethod
     def start(cls, *, num_cpus: int = 2, timeout: float = 90) -> RayCluster:
         temp_dir = Path(tempfile.mkdtemp(prefix="st-ray-"))
+        # The head's own Ray Client server on a free port too (its default, 10001, may be taken).
         port, dash, client = free_port(), free_port(), free_port()
         log = temp_dir / "head.log"
         args = [
@@ -67,11 +67,7 @@ class RayCluster:
         ]  # fmt: skip
         head = RayNode(_spawn(args, log), log)
         cluster = cls(
-            address=f"127.0.0.1:{port}",
-            dashboard=f"http://127.0.0.1:{dash}",
-            client=f"ray://127.0.0.1:{client}",
-            temp_dir=temp_dir,
-            head=head,
+            address=f"127.0.0.1:{port}", dashboard=f"http://127.0.0.1:{dash}", temp_dir=temp_dir, head=head
         )
         cluster.wait_for_nodes(1, timeout)
         return cluster
@@ -90,6 +86,30 @@ class RayCluster:
         self.nodes.append(node)
         self.wait_for_nodes(1 + sum(1 for n in self.nodes if n.proc.poll() is None), 90)
         return node
+
+    def start_client_server(self, timeout: float = 60) -> str:
+        """A Ray Client server of the tests' own; its ``ray://`` address.
+
+        It runs in Ray's legacy mode, serving its clients itself: the server ``ray start`` runs
+        (proxy mode) forks a server per client, which dies now and then on a gRPC race
+        (ray-project/ray#63202), and a test must not fail with it.
+        """
+        port = free_port()
+        log = self.temp_dir / f"client{len(self.servers)}.log"
+        args = [
+            sys.executable, "-m", "ray.util.client.server", "--mode=legacy", "--host=127.0.0.1",
+            f"--port={port}", f"--address={self.address}",
+        ]  # fmt: skip
+        server = RayNode(_spawn(args, log), log)
+        self.servers.append(server)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"ray client server exited: {log.read_text()[-2000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return f"ray://127.0.0.1:{port}"
+            time.sleep(0.2)
+        raise RuntimeError(f"ray client server did not listen on {port} in {timeout} s")
 
     def alive_nodes(self) -> int:
         done = subprocess.run(
@@ -113,7 +133,7 @@ class RayCluster:
         raise RuntimeError(f"ray cluster did not reach {count} nodes in {timeout} s")
 
     def stop(self) -> None:
-        for node in [*self.nodes, self.head]:
+        for node in [*self.servers, *self.nodes, self.head]:
             node.stop()
 
 

@@ -57,34 +57,19 @@ def test_sigkilled_controller_resumes_against_the_running_cluster(
     assert_resumed_exactly(store, before, "raypoke", budget=8)
 
 
-QUADRATIC_THROUGH_CLIENT = """
-name: viaclient
-method: random
-seed: 3
-run_cap: 4
-parallel: 2
-metric: {{name: loss}}
-entrypoint: trialfns:quadratic
-executor: {{type: ray, address: "{address}"}}
-parameters:
-  x: {{min: 0.0, max: 6.0}}
-  epochs: {{value: 3}}
-"""
-
-
 def test_a_sweep_through_ray_client_stores_every_epoch(
     ray_cluster: object, write_spec: SpecWriter, workdir: Path, db: str
 ) -> None:
-    client = str(ray_cluster.client)  # type: ignore[attr-defined]
-    spec = write_spec("client.yaml", QUADRATIC_THROUGH_CLIENT.format(address=client))
+    client = ray_cluster.start_client_server()  # type: ignore[attr-defined]
+    spec = write_spec("client.yaml", SLOW_ON_RAY.format(address=client))
     proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
     _, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err
     store = SqlStore(db)
     runs = store.search_runs(experiment="default")
-    assert sorted(r.trial_number for r in runs) == [0, 1, 2, 3]
+    assert sorted(r.trial_number for r in runs) == list(range(8))
     assert {r.status for r in runs} == {RunStatus.FINISHED}
     for run in runs:
         steps = [point.step for point in store.get_metric_history(run.id, "loss")]
-        assert steps == [0, 1, 2], run.name
-        assert run.metrics["loss"].last == pytest.approx((run.params["x"] - 3) ** 2 + 1 / 3)
+        assert steps == [0, 1, 2, 3], run.name
+        assert run.metrics["loss"].last == pytest.approx((run.params["x"] - 3) ** 2 + 1 / 4)

@@ -6,10 +6,11 @@ Example:
     >>> executor.submit(request)                                                  # doctest: +SKIP
     >>> messages = executor.poll(1.0)                # TrialEvents ..., TrialFinished
 
-How it works: at most ``parallel`` slot actors (:class:`~sweeptrack.executors.ray_slot.TrialSlot`)
-are created, each once, with the trials' resources (``num_cpus``, ``num_gpus`` including
-fractions, custom resources), so Ray places them and a trial costs one actor call, not an actor
-or a process start. Each slot runs its trial on its own node the way the local executor does and
+How it works: at most ``parallel`` slot actors (:class:`~sweeptrack.executors.ray_slot.TrialSlot`,
+kept by a :class:`~sweeptrack.executors.ray_pool.SlotPool`) are created, each once, with the
+trials' resources (``num_cpus``, ``num_gpus`` including fractions, custom resources), so Ray
+places them and a trial costs one actor call, not an actor or a process start; a trial goes only
+to a slot Ray has placed. Each slot runs its trial on its own node the way the local executor does and
 is driven by short calls (``call(commands, 0.2)``) that hand it submits, prunes and cancels and
 bring back what the trial emitted: prune decisions reach a trial within a fraction of a second,
 and a trial's events are its slot's call results, so they reach the controller through Ray.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from sweeptrack.executors.ray_cluster import (
     ray_resources,
 )
 from sweeptrack.executors.ray_gpus import cluster_shape
+from sweeptrack.executors.ray_pool import Slot, SlotPool
 from sweeptrack.executors.ray_slot import Command, TrialSlot, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
@@ -55,9 +57,6 @@ __all__ = ["RayExecutor"]
 # How long one slot call waits for a trial's messages: bounds the delay of a prune or a cancel.
 _SLOT_POLL = 0.2
 _SHUTDOWN_WAIT = 5.0
-# How long a sweep's start waits for its first slot to be placed and ready (on a busy cluster its
-# trials then simply wait for their slots).
-_PRESTART_WAIT = 60.0
 # An actor Ray calls unavailable (a lost connection) is called again for this long before its
 # trial fails; a lost node turns into "actor died" once the head has noticed (seconds).
 _UNREACHABLE_LIMIT = 60.0
@@ -68,23 +67,9 @@ _BACKSTOP_SLACK = 30.0
 
 
 @dataclass(eq=False)
-class _Slot:
-    actor: Any
-    shape: Resources
-    info: Any  # a ref to the actor's info(): its node, once placed
-    placed: bool = False  # its info() answered: Ray placed it and its worker is up
-    trial: _Trial | None = None
-    ref: Any = None  # the call in flight
-    commands: list[Command] = field(default_factory=list)
-    delivered: bool = False  # its last call brought messages: call again at the next poll
-    unreachable_since: float | None = None  # Ray says the actor is unavailable (for now)
-    retry_at: float | None = None  # when to call an unavailable actor again
-
-
-@dataclass(eq=False)
 class _Trial:
     request: TrialRequest
-    slot: _Slot | None = None
+    slot: Slot | None = None
     outcome: tuple[RunStatus, str | None] | None = None  # asked by prune/cancel
     backstop: float | None = None  # past its timeout and every grace, with no word from its slot
 
@@ -132,7 +117,7 @@ class RayExecutor(Executor):
         self._connection: Connection | None = None
         self._slot_class: Any = None
         self._shapes: list[tuple[Resources, Resources]] = []  # checked requests, as Ray is asked them
-        self._slots: list[_Slot] = []
+        self._pool = SlotPool(parallel, self._new_actor, self._slot_failed)
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
         self._outbox: list[TrialMessage] = []
@@ -186,7 +171,7 @@ class RayExecutor(Executor):
             shape = cluster_shape(resources)
             check_resources(shape, alive_node_resources())
             self._shapes.append((resources, shape))
-        self._prestart(resources)
+        self._pool.prestart(resources)
 
     def poll(self, timeout: float) -> list[TrialMessage]:
         if self._closed:
@@ -199,7 +184,7 @@ class RayExecutor(Executor):
 
         # Slots whose messages the previous poll returned: the controller has handled those (and
         # sent any prune) before polling again, so a trial waiting for a verdict gets the right one.
-        for slot in self._slots:
+        for slot in self._pool.slots:
             if slot.delivered:
                 slot.delivered = False
                 if slot.ref is None and slot.retry_at is None and (slot.trial is not None or slot.commands):
@@ -207,14 +192,14 @@ class RayExecutor(Executor):
         while not self._outbox:
             now = time.monotonic()
             self._check_backstops(now)
-            for slot in self._slots:
+            for slot in self._pool.slots:
                 if slot.retry_at is not None and now >= slot.retry_at:
                     slot.retry_at = None
                     self._call(slot)
-            calls = {slot.ref: slot for slot in self._slots if slot.ref is not None}
+            calls = {slot.ref: slot for slot in self._pool.slots if slot.ref is not None}
             if self._waiting:  # trials wait for a slot to be placed, too
-                calls.update({slot.info: slot for slot in self._slots if not slot.placed})
-            retries = [slot.retry_at for slot in self._slots if slot.retry_at is not None]
+                calls.update({slot.info: slot for slot in self._pool.unplaced()})
+            retries = [slot.retry_at for slot in self._pool.slots if slot.retry_at is not None]
             wait = min([end, *retries]) - now
             if not calls:
                 time.sleep(max(wait, 0.0))
@@ -226,7 +211,7 @@ class RayExecutor(Executor):
                 ready, _ = ray.wait(list(calls), num_returns=len(calls), timeout=0)
             for ref in ready:
                 if ref is calls[ref].info:
-                    self._on_placed(calls[ref])
+                    self._pool.on_info(calls[ref])
                 else:
                     self._receive(calls[ref], ref)
             self._dispatch()
@@ -258,16 +243,7 @@ class RayExecutor(Executor):
         if self._closed:
             return
         self._closed = True
-        if self._slots:
-            import ray
-
-            stops = [slot.actor.shutdown.remote() for slot in self._slots]
-            with contextlib.suppress(Exception):
-                ray.wait(stops, num_returns=len(stops), timeout=_SHUTDOWN_WAIT)
-            for slot in self._slots:
-                with contextlib.suppress(Exception):
-                    ray.kill(slot.actor, no_restart=True)
-        self._slots.clear()
+        self._pool.shutdown(_SHUTDOWN_WAIT)
         self._trials.clear()
         self._waiting.clear()
         self._outbox.clear()
@@ -296,102 +272,38 @@ class RayExecutor(Executor):
     def _dispatch(self) -> None:
         """Give waiting trials, in order, to idle slots (making or replacing slots as needed)."""
         while self._waiting:
-            slot = self._idle_slot(self._waiting[0].request.resources)
+            trial = self._waiting[0]
+            slot = self._pool.idle_for(trial.request.resources)
             if slot is None:
                 return
-            trial = self._waiting.popleft()
+            if not self._waiting or self._waiting[0] is not trial:
+                continue  # that trial failed meanwhile (a slot of its shape could not start)
+            self._waiting.popleft()
             trial.slot, slot.trial = slot, trial
             slot.commands.append(("submit", trial.request))
             if slot.ref is None and slot.retry_at is None:
                 self._call(slot)
 
-    def _idle_slot(self, shape: Resources) -> _Slot | None:
-        """An idle, placed slot for ``shape``, a new one, or None: the trial waits.
-
-        A trial never goes to a slot Ray has not placed: on a cluster that can place only some
-        slots, it would wait there while a placed slot sits idle and keeps the resources the
-        other slot waits for.
-        """
-        idle = [slot for slot in self._slots if slot.trial is None]
-        same = [slot for slot in idle if slot.shape == shape]
-        for slot in same:
-            if slot.placed or self._check_placed(slot):
-                return slot
-        if same:  # this shape's slots are still being placed
-            return None
-        if len(self._slots) >= self.parallel:
-            if not idle:
-                return None
-            for slot in idle:  # made for other resources: Ray holds those for each one's lifetime
-                self._drop(slot)
-        while len(self._slots) < self.parallel:
-            self._new_slot(shape)
-        return None  # the trial goes to the first of them that Ray places
-
-    def _check_placed(self, slot: _Slot) -> bool:
-        import ray
-
-        ready, _ = ray.wait([slot.info], timeout=0)
-        if ready:
-            self._on_placed(slot)
-        return slot.placed
-
-    def _on_placed(self, slot: _Slot) -> None:
-        """``slot.info`` is back: the slot is placed; or its actor could not start, and the first
-        trial waiting for its shape fails with the reason (so a slot that never starts does not
-        hold trials forever)."""
-        import ray
-
-        try:
-            ray.get(slot.info)
-        except ray.exceptions.RayError as exc:
-            reason = death_reason(exc, lost_node(slot.info))
-            self._drop(slot)
-            trial = next((t for t in self._waiting if t.request.resources == slot.shape), None)
-            if trial is not None:
-                self._finish(trial, RunStatus.FAILED, reason)
-            return
-        slot.placed = True
+    def _slot_failed(self, slot: Slot, exc: Exception) -> None:
+        """A slot's actor could not start: the first trial waiting for its shape fails with the
+        reason, so a slot that never starts does not hold trials for ever."""
+        reason = death_reason(exc, lost_node(slot.info))
+        trial = next((t for t in self._waiting if t.request.resources == slot.shape), None)
+        if trial is not None:
+            self._finish(trial, RunStatus.FAILED, reason)
 
     def _ray_shape(self, resources: Resources) -> Resources | None:
         return next((shape for checked, shape in self._shapes if checked == resources), None)
 
-    def _new_slot(self, request: Resources) -> _Slot:
+    def _new_actor(self, request: Resources) -> Any:
         shape = self._ray_shape(request) or request
         options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
         custom = {k: v for k, v in ray_resources(shape).items() if k not in ("CPU", "GPU")}
         if custom:
             options["resources"] = custom
-        actor = self._slot_class.options(**options).remote(self.grace, not self.shared_artifact_root)
-        slot = _Slot(actor=actor, shape=request, info=actor.info.remote())
-        self._slots.append(slot)
-        return slot
+        return self._slot_class.options(**options).remote(self.grace, not self.shared_artifact_root)
 
-    def _prestart(self, shape: Resources) -> None:
-        """Make every slot for ``shape`` now, and wait a bounded while for them to be placed and
-        their worker to be up: no trial's run time then includes starting an actor."""
-        if self._slots:
-            return
-        import ray
-
-        slots = [self._new_slot(shape) for _ in range(self.parallel)]
-        began = time.monotonic()
-        ready, pending = ray.wait([slot.info for slot in slots], num_returns=1, timeout=_PRESTART_WAIT)
-        if ready and pending:  # slots the cluster cannot place now must not hold the sweep back
-            window = max(2.0, 2 * (time.monotonic() - began))
-            ray.wait(pending, num_returns=len(pending), timeout=window)
-        for slot in slots:
-            self._check_placed(slot)
-
-    def _drop(self, slot: _Slot) -> None:
-        import ray
-
-        with contextlib.suppress(ValueError):
-            self._slots.remove(slot)
-        with contextlib.suppress(Exception):
-            ray.kill(slot.actor, no_restart=True)
-
-    def _call(self, slot: _Slot) -> None:
+    def _call(self, slot: Slot) -> None:
         commands, slot.commands = slot.commands, []
         slot.ref = slot.actor.call.remote(pack(commands), _SLOT_POLL)
 
@@ -405,7 +317,7 @@ class RayExecutor(Executor):
         if slot.ref is None and not slot.delivered and slot.retry_at is None:
             self._call(slot)
 
-    def _receive(self, slot: _Slot, ref: Any) -> None:
+    def _receive(self, slot: Slot, ref: Any) -> None:
         import ray
 
         slot.ref = None
@@ -438,9 +350,9 @@ class RayExecutor(Executor):
         elif slot.trial is not None or slot.commands:
             self._call(slot)
 
-    def _slot_died(self, slot: _Slot, exc: Exception) -> None:
+    def _slot_died(self, slot: Slot, exc: Exception) -> None:
         reason = death_reason(exc, lost_node(slot.info))
-        self._drop(slot)
+        self._pool.drop(slot)
         trial, slot.trial = slot.trial, None
         if trial is not None:
             self._finish(trial, RunStatus.FAILED, reason)
@@ -448,7 +360,7 @@ class RayExecutor(Executor):
     def _check_backstops(self, now: float) -> None:
         for trial in [t for t in self._trials.values() if t.backstop is not None and now >= t.backstop]:
             if trial.slot is not None:
-                self._drop(trial.slot)
+                self._pool.drop(trial.slot)
                 trial.slot.trial = None
             error = f"timed out after {trial.request.timeout:g} s (its Ray actor never answered)"
             self._finish(trial, RunStatus.FAILED, error)
