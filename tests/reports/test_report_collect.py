@@ -213,3 +213,21 @@ def test_report_on_postgresql(pg_url: str) -> None:
         board = leaderboard(pg, "val_f1", sweep=sweep_id, filter="status = 'finished'", top=100)
     assert [r.run_id for r in data.leaderboard if r.rank] == [row.run.id for row in board.rows]
     assert data.summary.counts["failed"] == 1 and data.curves is not None and data.curves.runs
+
+
+def test_a_page_drawn_ahead_of_the_importances_is_the_page_drawn_after(store: SqlStore) -> None:
+    """The command draws what does not depend on the importances while the worker computes them;
+    the page is the same as when everything is drawn at the end."""
+    from sweeptrack.reports.report.html import prebuild, render_html
+    from sweeptrack.reports.report.worker import AnalysisWorker
+
+    write_sweep(store, mixed_trials())
+    partials = []
+    with AnalysisWorker() as worker:
+        data = collect_report(store, sweep="s", worker=worker, while_waiting=partials.append)
+    (partial,) = partials
+    assert partial.importances is None and data.importances is not None
+    assert partial.model_copy(update={"importances": data.importances, "notes": data.notes}) == data
+    prebuilt = prebuild(partial)
+    assert {"history", "curves", "system", "table:leaderboard"} <= prebuilt.keys()
+    assert render_html(data, prebuilt) == render_html(data)

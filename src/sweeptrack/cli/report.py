@@ -12,7 +12,6 @@ import re
 import secrets
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ import click
 from sweeptrack.cli.common import CliContext, pass_cli, ranking_options
 
 if TYPE_CHECKING:
+    from sweeptrack.reports.report.html import Prebuilt
     from sweeptrack.reports.report.model import ReportData
 
 __all__ = ["report", "write_atomically"]
@@ -101,7 +101,7 @@ def report(
         from sweeptrack.core.model import Goal
         from sweeptrack.reports.report.collect import collect_report
 
-        renderer = _renderer(fmt)  # loaded now, while the child is busy too
+        renderer = _Renderer(fmt)  # loaded now, while the child is busy too
         data = collect_report(
             cli.store,
             sweep=ref,
@@ -113,6 +113,7 @@ def report(
             group_seeds=group_seeds,
             compare=_split(compare),
             worker=worker,
+            while_waiting=renderer.prepare,
         )
     text = renderer(data)
     if out is None and fmt != "html":
@@ -123,21 +124,44 @@ def report(
     click.echo(f"report: {path}")
 
 
-def _renderer(fmt: str) -> Callable[[ReportData], str]:
-    if fmt == "json":
-        return lambda data: data.model_dump_json(indent=2) + "\n"
-    if fmt == "md":
-        from sweeptrack.reports.report.markdown import render_markdown
+class _Renderer:
+    """The chosen format's renderer, loaded when made. An HTML page draws what it can of the
+    report while the importances are computed (:meth:`prepare`), and the rest when they are in."""
 
-        return render_markdown
-    from sweeptrack.reports.report.html import render_html, warm_up
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self._prebuilt: Prebuilt | None = None
+        self._warming: threading.Thread | None = None
+        if fmt == "md":
+            from sweeptrack.reports.report.markdown import render_markdown  # noqa: F401 - loaded now
+        elif fmt == "html":
+            from sweeptrack.reports.report.html import warm_up
 
-    # plotly's figure classes load in a thread while the command waits for the importances.
-    warming = threading.Thread(target=warm_up, name="sweeptrack-warm-up", daemon=True)
-    warming.start()
+            # plotly's figure classes load in a thread while the command reads the store.
+            self._warming = threading.Thread(target=warm_up, name="sweeptrack-warm-up", daemon=True)
+            self._warming.start()
 
-    def render(data: ReportData) -> str:
-        warming.join()
-        return render_html(data)
+    def prepare(self, partial: ReportData) -> None:
+        """Draw ``partial`` (the report but for its importances) ahead, for HTML."""
+        if self.fmt == "html":
+            from sweeptrack.reports.report.html import prebuild
 
-    return render
+            self._join()
+            self._prebuilt = prebuild(partial)
+
+    def __call__(self, data: ReportData) -> str:
+        if self.fmt == "json":
+            return data.model_dump_json(indent=2) + "\n"
+        if self.fmt == "md":
+            from sweeptrack.reports.report.markdown import render_markdown
+
+            return render_markdown(data)
+        from sweeptrack.reports.report.html import render_html
+
+        self._join()
+        return render_html(data, self._prebuilt)
+
+    def _join(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
@@ -51,6 +51,7 @@ def collect_report(
     curves_top_k: int = 10,
     max_points: int = 500,
     worker: AnalysisWorker | None = None,
+    while_waiting: Callable[[ReportData], object] | None = None,
 ) -> ReportData:
     """The report of a sweep, or of an experiment's runs ranked by a metric.
 
@@ -69,6 +70,8 @@ def collect_report(
         max_points: At most this many points per drawn curve (min/max buckets).
         worker: Computes the importances in a child process meanwhile (what the CLI does); None
             computes them in this process.
+        while_waiting: Called, while ``worker`` computes, with the report as it will be but for
+            its importances (None) and their notes: a renderer can draw everything else meanwhile.
 
     Raises:
         SweepNotFoundError: no such sweep.
@@ -104,16 +107,18 @@ def collect_report(
         seed_param = find_seed_param(run.params for run in ranking.ranked)
         scored = [(run.id, run.params, ranking.value(run) or 0.0) for run in ranking.ranked]
         groups, by_run = seed_groups(scored, maximize=target.maximize, seed_param=seed_param)
-    sections = _sections(store, ranking, target, compare, curves_top_k, max_points, notes, worker)
+    sections, pending = _sections(store, ranking, target, compare, curves_top_k, max_points, notes, worker)
     _describe(ranking, target, notes)
-    return ReportData(
-        **data,
-        leaderboard=rows(ranking, by_run),
-        seed_param=seed_param,
-        seed_groups=groups,
-        **sections,
-        notes={key: value for key, value in notes.items() if value},
-    )
+    data.update(leaderboard=rows(ranking, by_run), seed_param=seed_param, seed_groups=groups)
+
+    def report() -> ReportData:
+        return ReportData(**data, **sections, notes={key: value for key, value in notes.items() if value})
+
+    if pending is not None:
+        if worker is not None and while_waiting is not None:
+            while_waiting(report())
+        sections["importances"], notes["importances"] = pending()  # computed meanwhile in a worker
+    return report()
 
 
 def _check(*, top: int, summary: str, max_points: int, curves_top_k: int) -> None:
@@ -185,18 +190,20 @@ def _sections(
     max_points: int,
     notes: Notes,
     worker: AnalysisWorker | None,
-) -> dict[str, Any]:
-    """Curves, importances, Pareto front, comparison and system metrics, with their notes."""
+) -> tuple[dict[str, Any], analysis.Finish | None]:
+    """Curves, Pareto front, comparison and system metrics, with their notes; and the call that
+    gives the importances (started first, computed meanwhile in ``worker``)."""
     out: dict[str, Any] = {}
     importances = None if target is None else analysis.importances(ranking, target, worker)
+    if importances is not None:
+        notes["importances"] = []  # filled when they are in (the notes keep the sections' order)
     out["comparison"], notes["comparison"] = analysis.comparison(store, ranking, compare)
-    if target is None or importances is None:
-        return out
+    if target is None:
+        return out, None
     out["curves"] = _curves(store, ranking, target, top_k, max_points, notes)
     out["pareto"], notes["pareto"] = analysis.pareto(ranking, target)
     out["system"] = _system(store, ranking, max_points, notes)
-    out["importances"], notes["importances"] = importances()  # computed meanwhile in a worker
-    return out
+    return out, importances
 
 
 def _curves(store: Store, ranking: Ranking, target: Target, k: int, max_points: int, notes: Notes) -> Curves:

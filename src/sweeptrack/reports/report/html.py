@@ -46,19 +46,21 @@ from sweeptrack.reports.report.tables import (
     summary_list,
 )
 
-__all__ = ["SECTIONS", "build_panels", "render_html", "warm_up"]
+__all__ = ["SECTIONS", "Prebuilt", "build_panels", "prebuild", "render_html", "warm_up"]
 
-_PANEL_BUILDERS: Sequence[Callable[[ReportData], Panel | None]] = (
-    history_panel,
-    curves_panel,
-    parallel_panel,
-    importances_panel,
-    slice_panel,
-    contour_panel,
-    pareto_panel,
-    hypervolume_panel,
-    system_panel,
+_PANEL_BUILDERS: Sequence[tuple[str, Callable[[ReportData], Panel | None]]] = (
+    ("history", history_panel),
+    ("curves", curves_panel),
+    ("parallel", parallel_panel),
+    ("importances", importances_panel),
+    ("slice", slice_panel),
+    ("contour", contour_panel),
+    ("pareto", pareto_panel),
+    ("hypervolume", hypervolume_panel),
+    ("system", system_panel),
 )
+# What does not depend on the importances (the params figures are ordered by them).
+_WITHOUT_IMPORTANCES = frozenset({"history", "curves", "pareto", "hypervolume", "system"})
 SECTIONS = (
     "summary",
     "leaderboard",
@@ -78,9 +80,27 @@ SECTIONS = (
 notes under other keys are listed at the end of the page."""
 
 
-def build_panels(data: ReportData) -> list[Panel]:
+Prebuilt = dict[str, "Panel | str | None"]
+"""Panels (by section key) and table sections (by ``table:<key>``) drawn ahead by :func:`prebuild`."""
+
+
+def build_panels(data: ReportData, prebuilt: Prebuilt | None = None) -> list[Panel]:
     """Every figure section in page order; the Pareto sections only for multi-objective reports."""
-    return [panel for build in _PANEL_BUILDERS if (panel := build(data)) is not None]
+    panels = []
+    for key, build in _PANEL_BUILDERS:
+        panel = prebuilt[key] if prebuilt is not None and key in prebuilt else build(data)
+        if isinstance(panel, Panel):
+            panels.append(panel)
+    return panels
+
+
+def prebuild(data: ReportData) -> Prebuilt:
+    """Draw what does not depend on the importances, from the report before they are in
+    (``collect_report``'s ``while_waiting``); :func:`render_html` of the whole report then takes
+    these as they are."""
+    built: Prebuilt = {key: build(data) for key, build in _PANEL_BUILDERS if key in _WITHOUT_IMPORTANCES}
+    built.update({f"table:{key}": table(data) for key, table in _TABLES})
+    return built
 
 
 def figures_json(panels: Iterable[Panel]) -> str:
@@ -153,6 +173,19 @@ def _comparison(data: ReportData) -> str:
     return _section("comparison", "Side-by-side comparison", body, data, hint=hint)
 
 
+_TABLES: Sequence[tuple[str, Callable[[ReportData], str]]] = (
+    ("summary", _summary),
+    ("leaderboard", _leaderboard),
+    ("seed_groups", _seed_groups),
+    ("comparison", _comparison),
+)
+
+
+def _table(data: ReportData, key: str, table: Callable[[ReportData], str], prebuilt: Prebuilt | None) -> str:
+    done = None if prebuilt is None else prebuilt.get(f"table:{key}")
+    return done if isinstance(done, str) else table(data)
+
+
 def _other_notes(data: ReportData, shown: set[str]) -> str:
     """Notes of sections that are not on the page (unknown keys, a Pareto note on a
     single-objective report), so that no note is dropped."""
@@ -177,24 +210,26 @@ def _header(data: ReportData, panels: Sequence[Panel]) -> str:
     return f'<header><h1>{escape(data.title)}</h1><div class="meta">{meta}</div></header><nav>{nav}</nav>'
 
 
-def render_html(data: ReportData) -> str:
+def render_html(data: ReportData, prebuilt: Prebuilt | None = None) -> str:
     """The report as one HTML page that needs no network: plotly.js, the figures and the tables
     are all in it.
 
     Args:
         data: the report, as :func:`~sweeptrack.reports.report.collect.collect_report` reads it
             or as loaded from ``report --format json``.
+        prebuilt: What :func:`prebuild` drew of this report before its importances were in.
 
     Returns:
         The page's text (write it with UTF-8).
     """
-    panels = build_panels(data)
+    panels = build_panels(data, prebuilt)
+    tables = {key: _table(data, key, table, prebuilt) for key, table in _TABLES}
     sections = [
-        _summary(data),
-        _leaderboard(data),
-        _seed_groups(data),
+        tables["summary"],
+        tables["leaderboard"],
+        tables["seed_groups"],
         *(_panel(panel, data) for panel in panels),
-        _comparison(data),
+        tables["comparison"],
     ]
     shown = {"summary", "leaderboard", "comparison", *(p.key for p in panels)}
     sections.append(_other_notes(data, shown | ({"seed_groups"} if data.seed_groups else set())))
