@@ -132,37 +132,26 @@ def test_sweep_run_prints_the_report_command_that_works(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(SPEC)
     exe = str(Path(sys.executable).with_name("sweeptrack"))
     env = {k: v for k, v in os.environ.items() if k != "SWEEPTRACK_DB"}
+    env["PATH"] = f"{Path(exe).parent}:{env['PATH']}"  # the printed command names `sweeptrack`
     db = f"sqlite:///{tmp_path}/st.db"
-    done = subprocess.run(
-        [exe, "--db", db, "sweep", "run", "tiny.yaml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    done = run([exe, "--db", db, "sweep", "run", "tiny.yaml"])
     assert done.returncode == 0, done.stderr
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("report: ")]
     command = shlex.split(line.removeprefix("report: "))
     assert command == ["sweeptrack", "--db", db, "report", "tiny", "--out", "tiny-report.html"]
-    md = subprocess.run(
-        [exe, *command[1:-2], "--format", "md"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    md = run([exe, *command[1:-2], "--format", "md"])
     assert md.returncode == 0, md.stderr
     assert "| 1 | 2 | " in md.stdout  # x = 0.9, trial 2, ranks first
-    html = subprocess.run(command, cwd=tmp_path, env=env | {"PATH": f"{Path(exe).parent}:{env['PATH']}"},
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    html = run(command)
     assert html.returncode == 0, html.stderr
     page = tmp_path / "tiny-report.html"
     assert html.stdout.strip() == "report: tiny-report.html"
-    # Importances came from the report's worker process (fANOVA) and this one (PED-ANOVA).
-    json_out = subprocess.run([exe, *command[1:-2], "--format", "json"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    # Importances computed in the report's worker process, both evaluators.
+    json_out = run([exe, *command[1:-2], "--format", "json"])
     importances = json.loads(json_out.stdout)["importances"]
     assert set(importances["fanova"]) == set(importances["ped_anova"]) == {"x"}
     assert '"fANOVA"' in page.read_text(encoding="utf-8")

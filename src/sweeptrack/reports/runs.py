@@ -15,6 +15,7 @@ from sweeptrack.tracking.store import Store
 __all__ = [
     "NO_GPU",
     "RunDetails",
+    "duration_s",
     "environment_summary",
     "run_details",
     "runs_report",

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from sweeptrack.reports.leaderboard import default_goal
 from sweeptrack.reports.report import analysis
 from sweeptrack.reports.report.curves import MIN_POINTS, SYSTEM_PREFIX, load_curve, system_metrics
 from sweeptrack.reports.report.model import Curves, Objective, ReportData, SeedGroup, Source, SystemMetrics
-from sweeptrack.reports.report.ranking import Ranking, Target, history, rank_runs, rows
+from sweeptrack.reports.report.ranking import Ranking, Target, best_first, history, rank_runs, rows
 from sweeptrack.reports.report.seeds import find_seed_param, seed_groups
 from sweeptrack.reports.report.summary import MAX_ERROR_CHARS, summarize
 from sweeptrack.reports.report.worker import AnalysisWorker
@@ -100,13 +99,7 @@ def collect_report(
         "top": top,
         "history": [] if target is None else history(ranking, target.maximize),
     }
-    seed_param: str | None = None
-    groups: list[SeedGroup] = []
-    by_run: dict[str, int] = {}
-    if group_seeds and target is not None:
-        seed_param = find_seed_param(run.params for run in ranking.ranked)
-        scored = [(run.id, run.params, ranking.value(run) or 0.0) for run in ranking.ranked]
-        groups, by_run = seed_groups(scored, maximize=target.maximize, seed_param=seed_param)
+    seed_param, groups, by_run = _seeds(ranking, target) if group_seeds else (None, [], {})
     sections, pending = _sections(store, ranking, target, compare, curves_top_k, max_points, notes, worker)
     _describe(ranking, target, notes)
     data.update(leaderboard=rows(ranking, by_run), seed_param=seed_param, seed_groups=groups)
@@ -119,6 +112,15 @@ def collect_report(
             while_waiting(report())
         sections["importances"], notes["importances"] = pending()  # computed meanwhile in a worker
     return report()
+
+
+def _seeds(ranking: Ranking, target: Target | None) -> tuple[str | None, list[SeedGroup], dict[str, int]]:
+    """The seed param, the seed groups of the ranked runs, and each run's group."""
+    if target is None:
+        return None, [], {}
+    seed_param = find_seed_param(run.params for run in ranking.ranked)
+    scored = [(run.id, run.params, ranking.value(run) or 0.0) for run in ranking.ranked]
+    return (seed_param, *seed_groups(scored, maximize=target.maximize, seed_param=seed_param))
 
 
 def _check(*, top: int, summary: str, max_points: int, curves_top_k: int) -> None:
@@ -208,14 +210,8 @@ def _sections(
 
 def _curves(store: Store, ranking: Ranking, target: Target, k: int, max_points: int, notes: Notes) -> Curves:
     metric = target.objectives[0].metric
-    sign = -1.0 if target.maximize else 1.0
     pruned = [r for r in ranking.others if r.status is RunStatus.PRUNED and metric in r.metrics]
-
-    def best_first(run: Run) -> float:
-        value = ranking.value(run)
-        return math.inf if value is None else sign * value
-
-    pruned.sort(key=best_first)
+    pruned.sort(key=lambda run: best_first(ranking.value(run), maximize=target.maximize))
     drawn: list[tuple[Run, int | None]] = [
         (run, rank) for rank, run in enumerate(ranking.ranked[:k], start=1)
     ]

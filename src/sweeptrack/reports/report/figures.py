@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from sweeptrack.core.model import RunStatus
 from sweeptrack.reports.report.model import Curve, ReportData, Row
 from sweeptrack.reports.report.values import column, finite, label
+from sweeptrack.reports.runs import short_id
 
 __all__ = [
     "TEMPLATE",
@@ -95,7 +96,7 @@ def history_panel(data: ReportData) -> Panel:
         mode="markers",
         name="trial",
         marker={"color": column([STATUS_COLORS.get(p.status, "#ff7f0e") for _, p, _ in drawn]), "size": 7},
-        hovertext=column([f"{label(p.run_id[:8])} ({label(p.status)})" for _, p, _ in drawn]),
+        hovertext=column([f"{label(short_id(p.run_id))} ({label(p.status)})" for _, p, _ in drawn]),
     )
     best = [(i, p, finite(p.best_so_far)) for i, p in enumerate(data.history)]
     best_line = go.Scatter(
@@ -148,7 +149,7 @@ def importances_panel(data: ReportData) -> Panel:
     imp = data.importances
     if imp is None or not (imp.fanova or imp.ped_anova):
         return Panel("importances", title, None, ("no importances were computed",))
-    lead = imp.fanova or imp.ped_anova
+    lead = imp.lead
     names = sorted(lead, key=lambda name: -(finite(lead[name]) or 0.0))
     names += sorted((set(imp.fanova) | set(imp.ped_anova)) - set(names))
     notes = []

@@ -17,6 +17,8 @@ from typing import Any
 
 from sweeptrack.reports.formats import Format, Report, Table, render, text_cell
 from sweeptrack.reports.report.model import ReportData, Row
+from sweeptrack.reports.report.values import last_line
+from sweeptrack.reports.runs import short_id
 
 __all__ = ["MAX_PARAM_COLUMNS", "render_markdown"]
 
@@ -54,7 +56,8 @@ def _summary(data: ReportData) -> list[str]:
         f"- **trials**: {s.trials}" + (f" ({counts})" if counts else ""),
     ]
     if s.best is not None:
-        lines.append(f"- **best**: {_text(s.best.name)} (`{s.best.run_id[:8]}`) = {_text(s.best.value)}")
+        best = f"{_text(s.best.name)} (`{short_id(s.best.run_id)}`) = {_text(s.best.value)}"
+        lines.append(f"- **best**: {best}")
     lines.append(f"- **wall time**: {_seconds(s.wall_seconds)}")
     lines.append(
         f"- **compute**: {c.epochs_run} epochs, {_seconds(c.trial_seconds)} of trials; saved by pruning: "
@@ -66,7 +69,7 @@ def _summary(data: ReportData) -> list[str]:
 def _param_columns(data: ReportData, rows: Sequence[Row]) -> tuple[list[str], int]:
     """The varying params of the shown rows, most important first; and how many were left out."""
     varying = [n for n in data.param_names if len({repr(r.params.get(n)) for r in rows}) > 1]
-    order = (data.importances.fanova or data.importances.ped_anova) if data.importances else {}
+    order = data.importances.lead if data.importances else {}
     varying.sort(key=lambda name: -order.get(name, -1.0))
     return varying[:MAX_PARAM_COLUMNS], max(len(varying) - MAX_PARAM_COLUMNS, 0)
 
@@ -121,22 +124,16 @@ def _comparison(data: ReportData) -> str:
     columns = [
         "section",
         "key",
-        *(f"{name} ({run_id[:8]})" for name, run_id in zip(found.names, found.run_ids, strict=True)),
+        *(f"{name} ({short_id(run_id)})" for name, run_id in zip(found.names, found.run_ids, strict=True)),
     ]
     return _table(columns, rows, f"Comparison of {len(found.run_ids)} runs (rows that differ)")
-
-
-def _reason(error: str | None) -> str:
-    """The last non-empty line of an error: where a traceback says what went wrong."""
-    lines = [line for line in (error or "").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
 
 
 def _failures(data: ReportData) -> str:
     failures = data.summary.failures
     if not failures:
         return ""
-    rows = [[f.trial_number, f.name, f.status, _reason(f.error)] for f in failures[: data.top]]
+    rows = [[f.trial_number, f.name, f.status, last_line(f.error)] for f in failures[: data.top]]
     return _table(["trial", "name", "status", "reason"], rows, f"Failures ({len(failures)})")
 
 

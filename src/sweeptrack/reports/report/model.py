@@ -171,6 +171,11 @@ class Importances(_Model):
     fanova: dict[str, float] = Field(default_factory=dict)
     ped_anova: dict[str, float] = Field(default_factory=dict)
 
+    @property
+    def lead(self) -> dict[str, float]:
+        """What orders params on the page: fANOVA's importances, or PED-ANOVA's without them."""
+        return self.fanova or self.ped_anova
+
 
 class Pareto(_Model):
     """For multi-objective sweeps: the runs on the Pareto front and the hypervolume history."""

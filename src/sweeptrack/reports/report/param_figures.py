@@ -37,9 +37,7 @@ _GRID = 40  # contour grid points per side
 
 
 def _importance(data: ReportData) -> Mapping[str, float]:
-    if data.importances is None:
-        return {}
-    return data.importances.fanova or data.importances.ped_anova
+    return {} if data.importances is None else data.importances.lead
 
 
 def _axes(data: ReportData, rows: list[Row], *, complete: bool) -> tuple[list[Axis], dict[str, str]]:
@@ -57,10 +55,10 @@ def _axes(data: ReportData, rows: list[Row], *, complete: bool) -> tuple[list[Ax
     return rank_params(axes, _importance(data)), skipped
 
 
-def _capped(axes: list[Axis], cap: int, skipped: dict[str, str], what: str) -> tuple[list[Axis], list[str]]:
+def _capped(axes: list[Axis], cap: int, skipped: dict[str, str]) -> tuple[list[Axis], list[str]]:
     notes = [f"params not drawn: {describe_skipped(skipped)}"] if skipped else []
     if len(axes) > cap:
-        notes.append(f"{cap} of {len(axes)} params are {what}: the most important (then most varied) first")
+        notes.append(f"{cap} of {len(axes)} params are drawn: the most important (then most varied) first")
     return axes[:cap], notes
 
 
@@ -70,6 +68,24 @@ def _too_few(key: str, title: str, data: ReportData, scored: int, needed: int) -
     if scored < needed:
         return Panel(key, title, None, (f"needs {needed} runs with a finite objective; {scored} so far",))
     return None
+
+
+Drawn = tuple[list[tuple[Row, float]], list[Axis], list[str]]
+
+
+def _params_to_draw(
+    key: str, title: str, data: ReportData, *, needed: int, complete: bool, cap: int
+) -> Drawn | Panel:
+    """The runs with a finite objective, the params to draw over them (ranked, at most ``cap``)
+    and notes on those left out; or the panel that says why nothing can be drawn."""
+    scored = scored_rows(data)
+    if (empty := _too_few(key, title, data, len(scored), needed)) is not None:
+        return empty
+    axes, skipped = _axes(data, [row for row, _ in scored], complete=complete)
+    axes, notes = _capped(axes, cap, skipped)
+    if not axes:
+        return Panel(key, title, None, (*notes, "no param can be drawn"))
+    return scored, axes, notes
 
 
 def _dimension(axis: Axis) -> dict[str, object]:
@@ -83,13 +99,10 @@ def _dimension(axis: Axis) -> dict[str, object]:
 def parallel_panel(data: ReportData) -> Panel:
     """Parallel coordinates over the params (up to :data:`MAX_DIMENSIONS`) and the objective."""
     title = "Parallel coordinates"
-    scored = scored_rows(data)
-    if (empty := _too_few("parallel", title, data, len(scored), 2)) is not None:
-        return empty
-    axes, skipped = _axes(data, [row for row, _ in scored], complete=True)
-    axes, notes = _capped(axes, MAX_DIMENSIONS, skipped, "drawn")
-    if not axes:
-        return Panel("parallel", title, None, (*notes, "no param can be drawn"))
+    found = _params_to_draw("parallel", title, data, needed=2, complete=True, cap=MAX_DIMENSIONS)
+    if isinstance(found, Panel):
+        return found
+    scored, axes, notes = found
     values = column([value for _, value in scored])
     objective = {"label": label(objective_title(data)), "values": values}
     trace = go.Parcoords(
@@ -129,13 +142,10 @@ def _slice_trace(axis: Axis, scored: list[tuple[Row, float]]) -> go.Scatter:
 def slice_panel(data: ReportData) -> Panel:
     """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order."""
     title = "Slice plots"
-    scored = scored_rows(data)
-    if (empty := _too_few("slice", title, data, len(scored), 1)) is not None:
-        return empty
-    axes, skipped = _axes(data, [row for row, _ in scored], complete=False)
-    axes, notes = _capped(axes, MAX_SLICES, skipped, "drawn")
-    if not axes:
-        return Panel("slice", title, None, (*notes, "no param can be drawn"))
+    found = _params_to_draw("slice", title, data, needed=1, complete=False, cap=MAX_SLICES)
+    if isinstance(found, Panel):
+        return found
+    scored, axes, notes = found
     cols = min(4, len(axes))
     rows = math.ceil(len(axes) / cols)
     titles = [label(axis.title) for axis in axes]

@@ -16,11 +16,17 @@ from dataclasses import dataclass, field
 from sweeptrack.core.model import Goal, Run
 from sweeptrack.reports.report.curves import SYSTEM_PREFIX
 from sweeptrack.reports.report.model import HistoryPoint, Objective, Row
+from sweeptrack.reports.runs import duration_s
 from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 from sweeptrack.tracking.query import Entity, Field, Summary
 from sweeptrack.tracking.store import Store
 
-__all__ = ["Ranking", "Target", "history", "rank_runs", "rows"]
+__all__ = ["Ranking", "Target", "best_first", "history", "rank_runs", "rows"]
+
+
+def best_first(value: float | None, *, maximize: bool) -> float:
+    """A sort key: the best value first, no value last."""
+    return math.inf if value is None else (-value if maximize else value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,14 +90,8 @@ def rank_runs(store: Store, target: Target | None, *, experiment: str | None, sw
         experiment=experiment, sweep=sweep, filter=f"NOT ({rankable})", order_by=by_start
     )
     values = {run.id: target.values(run) for run in [*ranked, *others]}
-    if any(OBJECTIVE_TAG in run.tags for run in ranked):
-        sign = -1.0 if target.maximize else 1.0
-
-        def returned_first(run: Run) -> float:
-            value = values[run.id][0]
-            return math.inf if value is None else sign * value
-
-        ranked.sort(key=returned_first)
+    if any(OBJECTIVE_TAG in run.tags for run in ranked):  # by the returned value
+        ranked.sort(key=lambda run: best_first(values[run.id][0], maximize=target.maximize))
     unranked = [run for run in ranked if values[run.id][0] is None]  # returned NaN: not ranked
     ranked = [run for run in ranked if values[run.id][0] is not None]
     return Ranking(ranked=ranked, others=_by_trial([*unranked, *others]), values=values)
@@ -122,7 +122,7 @@ def rows(ranking: Ranking, seed_group: dict[str, int] | None = None) -> list[Row
                     if not key.startswith(SYSTEM_PREFIX)
                 },
                 params=dict(run.params),
-                duration_s=None if run.end_time is None else (run.end_time - run.start_time) / 1000,
+                duration_s=duration_s(run),
                 seed_group=groups.get(run.id),
             )
         )

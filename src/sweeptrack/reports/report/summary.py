@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sweeptrack.core.model import Run, RunStatus, Sweep
 from sweeptrack.reports.report.model import Best, Compute, Failure, ReportSummary
 from sweeptrack.reports.report.ranking import Ranking
+from sweeptrack.reports.runs import duration_s
 from sweeptrack.reports.sweeps import pruning_steps
 
 __all__ = ["MAX_ERROR_CHARS", "compute", "summarize"]
@@ -22,7 +23,8 @@ MAX_ERROR_CHARS = 2000  # the end of a traceback: where its reason is
 
 
 def _seconds(run: Run) -> float | None:
-    return None if run.end_time is None else max(run.end_time - run.start_time, 0) / 1000
+    seconds = duration_s(run)
+    return None if seconds is None else max(seconds, 0.0)
 
 
 def compute(runs: Sequence[Run], metric: str | None) -> Compute:

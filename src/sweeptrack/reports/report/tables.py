@@ -15,7 +15,8 @@ from typing import Any
 
 from sweeptrack.core.model import RunStatus
 from sweeptrack.reports.report.model import Comparison, Compute, ReportData, Row, SeedGroup
-from sweeptrack.reports.report.values import format_duration, format_value, number
+from sweeptrack.reports.report.values import format_duration, format_value, last_line, number
+from sweeptrack.reports.runs import short_id
 
 __all__ = ["comparison_table", "failures_list", "leaderboard_table", "seed_groups_table", "summary_list"]
 
@@ -86,7 +87,7 @@ def _metric_cell(row: Row, key: str) -> str:
 def _leaderboard_row(data: ReportData, row: Row, metrics: Sequence[str]) -> str:
     marked = row.status in _MARKED
     name = escape(row.name) + (" " + badge(row.status) if marked else "")
-    name += f' <code class="rid">{escape(row.run_id[:8])}</code>'
+    name += f' <code class="rid">{escape(short_id(row.run_id))}</code>'
     cells = [
         cell(row.rank),
         cell(row.trial_number),
@@ -130,7 +131,7 @@ def seed_groups_table(data: ReportData) -> str:
 
     def row(group: SeedGroup) -> str:
         overlap = '<span class="badge overlap">overlaps leader</span>' if group.overlaps_leader else ""
-        runs = ", ".join(names.get(run_id, run_id[:8]) for run_id in group.run_ids)
+        runs = ", ".join(names.get(run_id, short_id(run_id)) for run_id in group.run_ids)
         interval = f"[{format_value(group.low)}, {format_value(group.high)}]"
         return (
             f'<tr class="{"overlaps" if group.overlaps_leader else ""}">{cell(group.rank)}{cell(group.mean)}'
@@ -215,7 +216,7 @@ def failures_list(data: ReportData) -> str:
     items = []
     for failure in data.summary.failures:
         error = failure.error or "no error was recorded"
-        last = next((line for line in reversed(error.splitlines()) if line.strip()), error)
+        last = last_line(error) or error
         trial = f"trial {failure.trial_number} " if failure.trial_number is not None else ""
         items.append(
             f"<li>{badge(failure.status)} {escape(trial + failure.name)}: "

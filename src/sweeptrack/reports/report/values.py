@@ -24,6 +24,7 @@ __all__ = [
     "format_duration",
     "format_value",
     "label",
+    "last_line",
     "number",
     "param_axis",
     "rank_params",
@@ -88,6 +89,12 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def last_line(text: str | None) -> str:
+    """The last non-blank line of ``text``, stripped (where a traceback says what went wrong)."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
 
 
 def label(value: Any) -> str:
