@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeptrack.core.model import RunStatus
+from sweeptrack.core.model import Run, RunStatus
 from sweeptrack.tracking.sql.store import SqlStore
 
 from .conftest import SpecWriter, assert_resumed_exactly, sweeptrack_cli, wait_for
@@ -73,3 +73,72 @@ def test_a_sweep_through_ray_client_stores_every_epoch(
         steps = [point.step for point in store.get_metric_history(run.id, "loss")]
         assert steps == [0, 1, 2, 3], run.name
         assert run.metrics["loss"].last == pytest.approx((run.params["x"] - 3) ** 2 + 1 / 4)
+
+
+SHORT_ON_RAY = """
+name: {name}
+method: random
+seed: 3
+run_cap: {cap}
+parallel: 2
+metric: {{name: loss}}
+entrypoint: trialfns:quadratic
+executor: {{type: ray, address: "{address}"}}
+parameters:
+  x: {{min: 0.0, max: 6.0}}
+  epochs: {{value: {epochs}}}
+"""
+
+
+def most_at_once(runs: list[Run]) -> int:
+    """The most runs whose [start, end) spans overlap at one instant."""
+    edges = sorted([(r.start_time, 1) for r in runs] + [(r.end_time or r.start_time, -1) for r in runs])
+    most = now = 0
+    for _, step in edges:  # at equal times ends (-1) come before starts
+        now += step
+        most = max(most, now)
+    return most
+
+
+def test_short_trials_are_staged_and_each_run_shows_when_it_really_ran(
+    ray_cluster: object, write_spec: SpecWriter, workdir: Path, db: str
+) -> None:
+    text = SHORT_ON_RAY.format(name="quick", cap=60, epochs=3, address=ray_cluster.address)  # type: ignore[attr-defined]
+    proc = sweeptrack_cli("sweep", "run", str(write_spec("quick.yaml", text)), cwd=workdir)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    runs = SqlStore(db).search_runs()
+    assert sorted(r.trial_number for r in runs) == list(range(60))
+    assert all(r.status is RunStatus.FINISHED and r.metrics["loss"].count == 3 for r in runs)
+    # Trials wait in their slots' queues on the nodes (staged), but a run starts when its trial
+    # does: never more than `parallel` runs at once.
+    assert most_at_once(runs) <= 2
+
+
+def test_a_sigkilled_controller_of_staged_trials_resumes_every_number_once(
+    ray_cluster: object, write_spec: SpecWriter, workdir: Path, db: str
+) -> None:
+    text = SHORT_ON_RAY.format(name="many", cap=1500, epochs=1, address=ray_cluster.address)  # type: ignore[attr-defined]
+    spec = write_spec("many.yaml", text)
+    proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
+    store = SqlStore(db, create=True)
+
+    def finished() -> int:
+        if not (workdir / "sweeptrack.db").exists():
+            return 0
+        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
+
+    wait_for(lambda: finished() >= 300, timeout=120, what="300 finished trials on Ray")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    before = {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
+    assert finished() < 1500  # killed mid-sweep
+
+    resumed = sweeptrack_cli("sweep", "resume", "many", cwd=workdir)
+    _, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err
+    runs = store.search_runs()
+    finals = [r for r in runs if r.status is RunStatus.FINISHED]
+    assert sorted(r.trial_number for r in finals) == list(range(1500))  # numbers staged and lost ran again
+    assert all(before[r.id].metrics == r.metrics for r in finals if r.id in before)
+    assert all(r.status is RunStatus.KILLED for r in runs if r.status is not RunStatus.FINISHED)

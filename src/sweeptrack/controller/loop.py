@@ -9,6 +9,7 @@ counts trial numbers, so parallel workers, retries and resume never exceed it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -32,7 +33,14 @@ from sweeptrack.core.events import (
     merge_metric_batches,
 )
 from sweeptrack.core.model import Goal, RunStatus, SweepState
-from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
+from sweeptrack.executors.base import (
+    Executor,
+    TrialEvents,
+    TrialFinished,
+    TrialMessage,
+    TrialRequest,
+    TrialStarted,
+)
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
 from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
@@ -141,23 +149,32 @@ class Controller:
         return self.budget is None or self.ledger.next_number < self.budget
 
     def _dispatch(self) -> None:
-        while self._can_dispatch() and self.executor.capacity > 0:
+        """Start trials while the executor has room; then stage trials (see the executor's
+        lookahead) while it takes them."""
+        while self._can_dispatch():
+            if self.executor.capacity > 0:
+                staged = False
+            elif self.executor.lookahead > 0:
+                staged = True
+            else:
+                return
             if self.ledger.pending:
                 pending = self.ledger.pending.popleft()
-                self.search.enqueue(pending.params)
-                asked = self.search.ask()
-                self._start(asked, pending.number, pending.attempt)
-                continue
+                if pending.params is not None:
+                    self.search.enqueue(pending.params)
+                number, attempt = pending.number, pending.attempt
+            else:
+                number, attempt = self.ledger.next_number, 1
             try:
                 asked = self.search.ask()
             except SearchExhausted:
                 self._exhausted = True
-                return
-            number = self.ledger.next_number
-            self.ledger.next_number += 1
-            self._start(asked, number, 1)
+                continue  # a number that never ran is dropped; retries still run
+            if attempt == 1 and number == self.ledger.next_number:
+                self.ledger.next_number += 1
+            self._start(asked, number, attempt, staged)
 
-    def _start(self, asked: Asked, number: int, attempt: int) -> None:
+    def _start(self, asked: Asked, number: int, attempt: int, staged: bool) -> None:
         run_id = uuid.uuid4().hex
         name = f"{self.name}-{number}" if attempt == 1 else f"{self.name}-{number}-attempt{attempt}"
         started = RunStarted(
@@ -172,13 +189,27 @@ class Controller:
         # Dispatched first, then written while it starts: the run and its params, with the ends of
         # the trials that just finished, in one transaction. Its events reach the store only
         # through this loop, after that transaction; a controller killed in between leaves no run,
-        # and a resumed sweep runs that number again.
+        # and a resumed sweep runs that number again. A staged trial is written when it starts.
         self.executor.submit(self._request(run_id, number, name, asked.params))
-        self.ledger.running[run_id] = Running(
+        trial = Running(
             run_id=run_id, number=number, search_number=asked.number, attempt=attempt, params=asked.params
         )
+        self.ledger.running[run_id] = trial
+        if staged:
+            trial.unwritten = started
+            return
         self._pending_events += [started, ParamsLogged(run_id=run_id, params=asked.params)]
         self._flush_events(force=True)
+
+    def _write_start(self, trial: Running) -> None:
+        """A staged trial started: its run and params go with the next write. Its start time is
+        this clock's, as its end time will be: one clock for both, whatever node it ran on, and
+        runs that ran one after the other on a slot never overlap."""
+        if trial.unwritten is None:
+            return
+        started = dataclasses.replace(trial.unwritten, start_time=_now_ms())
+        trial.unwritten = None
+        self._pending_events += [started, ParamsLogged(run_id=trial.run_id, params=trial.params)]
 
     def _request(self, run_id: str, number: int, name: str, params: Mapping[str, Any]) -> TrialRequest:
         from sweeptrack.spec.command import build_argv
@@ -212,15 +243,31 @@ class Controller:
         )
 
     # -- messages ---------------------------------------------------------------------------------
-    def _handle(self, messages: Sequence[TrialEvents | TrialFinished]) -> None:
+    def _handle(self, messages: Sequence[TrialMessage]) -> None:
         for message in messages:
             trial = self.ledger.running.get(message.trial_id)
             if trial is None:
                 continue
+            if isinstance(message, TrialStarted):
+                self._write_start(trial)
+                continue
+            unstarted = not trial.started
+            if unstarted and isinstance(message, TrialFinished) and message.status is RunStatus.KILLED:
+                self._withdraw(trial)  # a staged trial stopped before it started
+                continue
+            self._write_start(trial)  # (a staged trial's start is told before its events)
             if isinstance(message, TrialEvents):
                 self._ingest(trial, message.events)
             else:
                 self._finish(trial, message)
+
+    def _withdraw(self, trial: Running) -> None:
+        """A staged trial cancelled before it started: nothing of it is written or counted, and
+        its number runs again (at once, or when the sweep is resumed)."""
+        del self.ledger.running[trial.run_id]
+        self.search.tell(trial.search_number, Outcome.FAILED, None)
+        again = Pending(number=trial.number, attempt=trial.attempt, params=trial.params)
+        self.ledger.pending.appendleft(again)
 
     def _ingest(self, trial: Running, events: Sequence[Event]) -> None:
         objective = self.spec.metric.name
@@ -352,8 +399,9 @@ class Controller:
             self._handle(self.executor.poll(0.1))
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
-            self.store.end_run(trial.run_id, status, _now_ms(), reason)
-            self.ledger.counts.add(status)
+            if trial.started:  # a staged trial that never started left nothing to end
+                self.store.end_run(trial.run_id, status, _now_ms(), reason)
+                self.ledger.counts.add(status)
 
     # -- writes and progress ----------------------------------------------------------------------
     def _flush_events(self, *, force: bool) -> None:
@@ -376,7 +424,7 @@ class Controller:
                 name=self.name,
                 budget=self.budget,
                 dispatched=self.ledger.next_number,
-                running=len(self.ledger.running),
+                running=sum(trial.started for trial in self.ledger.running.values()),
                 finished=counts.finished,
                 pruned=counts.pruned,
                 failed=counts.failed,

@@ -3,7 +3,8 @@
 Finished, pruned and finally failed trials go back into the search so it learns from them and a
 grid never repeats a config. A trial the database still shows RUNNING was cut off with its
 controller: its run is marked KILLED and its config re-queued under the same trial number, so the
-budget still holds exactly. A failed trial with retries left is re-queued the same way.
+budget still holds exactly. A failed trial with retries left is re-queued the same way, and a
+number that never got a run (handed out, never started) runs with a fresh config.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def restore_ledger(store: Store, sweep_id: str, spec: SweepSpec, search: Search)
         first = trial.values[0] if trial.values else None
         if trial.outcome is Outcome.COMPLETE and first is not None:
             ledger.best.offer(spec.metric.goal, first, number, last.id, last.params)
+    # Numbers below the highest that have no run at all were handed out but never started
+    # (staged trials of a controller killed meanwhile): they run now, with fresh configs.
+    missing = [n for n in range(ledger.next_number) if n not in attempts]
+    ledger.pending.extend(Pending(number=n, attempt=1, params=None) for n in missing)
     search.restore(past)
     return ledger
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweeptrack.core.events import RunStarted
 from sweeptrack.core.model import Goal, RunStatus
 from sweeptrack.spec.model import SweepSpec
 
@@ -26,6 +27,11 @@ class Running:
     seen: dict[str, Seen] = field(default_factory=dict)  # per objective metric, from its events
     returned: float | None = None  # what the entrypoint returned, when that is the objective
     stop_reason: str | None = None  # why the controller stopped it (a timeout, Ctrl-C)
+    unwritten: RunStarted | None = None  # staged: its run is written when it starts
+
+    @property
+    def started(self) -> bool:
+        return self.unwritten is None
 
     def observe(self, key: str, value: float, step: int) -> None:
         seen = self.seen.get(key)
@@ -60,11 +66,12 @@ class Seen:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pending:
-    """A config waiting to be dispatched again (a retry, or a trial interrupted by a crash)."""
+    """A trial number waiting to be dispatched (again): a retry, a trial interrupted by a crash,
+    or a number that never ran (``params`` None: the search asks afresh)."""
 
     number: int
     attempt: int
-    params: Mapping[str, Any]
+    params: Mapping[str, Any] | None
 
 
 @dataclass(slots=True)

@@ -10,6 +10,12 @@ Crashes are outcomes, not errors: an exception, ``sys.exit(3)``, ``os._exit``, S
 MemoryError in a trial gives ``TrialFinished(status=FAILED, error=...)`` and the executor goes on
 with the next trial. ``prune`` asks a trial to stop (``st.should_prune()`` turns true); a trial
 that has not ended ``grace`` seconds later is sent SIGTERM, then SIGKILL, and finishes PRUNED.
+
+Staging: an executor whose :attr:`Executor.lookahead` is above 0 takes that many trials beyond its
+:attr:`~Executor.capacity` and holds them ready where they will run, so one starts the moment a
+slot frees instead of a round trip later. A trial that did not start when it was submitted gets a
+:class:`TrialStarted` when it starts, before any of its events; one that never starts (cancelled
+while it waits) gets only its TrialFinished.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from sweeptrack.core.events import Event
 from sweeptrack.core.model import RunStatus
 from sweeptrack.spec.model import Resources
 
-__all__ = ["Executor", "TrialEvents", "TrialFinished", "TrialMessage", "TrialRequest"]
+__all__ = ["Executor", "TrialEvents", "TrialFinished", "TrialMessage", "TrialRequest", "TrialStarted"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +58,13 @@ class TrialRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrialStarted:
+    """A trial that waited after its submit has started."""
+
+    trial_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrialEvents:
     """Run events the trial's code emitted (in order)."""
 
@@ -71,7 +84,7 @@ class TrialFinished:
     log_path: str | None = None  # stdout+stderr captured for the trial, when kept
 
 
-TrialMessage = TrialEvents | TrialFinished
+TrialMessage = TrialStarted | TrialEvents | TrialFinished
 
 
 class Executor(abc.ABC):
@@ -81,6 +94,12 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def capacity(self) -> int:
         """How many more trials can be submitted now without queueing (0 when full)."""
+
+    @property
+    def lookahead(self) -> int:
+        """How many more trials it takes now beyond :attr:`capacity`, to start them as soon as a
+        slot frees (see staging in the module docstring); 0: none."""
+        return 0
 
     @abc.abstractmethod
     def check(self, resources: Resources) -> None:

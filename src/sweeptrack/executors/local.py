@@ -38,7 +38,14 @@ from typing import Any, cast
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.events import Event
 from sweeptrack.core.model import RunStatus
-from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialMessage, TrialRequest
+from sweeptrack.executors.base import (
+    Executor,
+    TrialEvents,
+    TrialFinished,
+    TrialMessage,
+    TrialRequest,
+    TrialStarted,
+)
 from sweeptrack.executors.channel import ChannelServer, Closed, Exited, Hello, Inbound, Message
 from sweeptrack.executors.gpus import GpuInventory, NvmlInventory
 from sweeptrack.executors.processes import (
@@ -81,6 +88,7 @@ class _Trial:
     request: TrialRequest
     log_path: Path
     started: bool = False
+    queued: bool = False  # it did not start at its submit (it gets a TrialStarted)
     gpus: tuple[str, ...] = ()
     worker: _Worker | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -201,6 +209,12 @@ class LocalExecutor(Executor):
         self._trials[request.trial_id] = trial
         self._waiting.append(trial)
         self._dispatch()
+        trial.queued = not trial.started
+
+    def has_started(self, trial_id: str) -> bool:
+        """Whether the trial, submitted and not finished, has started."""
+        trial = self._trials.get(trial_id)
+        return trial is not None and trial.started
 
     def poll(self, timeout: float) -> list[TrialMessage]:
         if self._closed:
@@ -309,6 +323,8 @@ class LocalExecutor(Executor):
             now = time.monotonic()
             if trial.request.timeout is not None:
                 trial.deadline = now + trial.request.timeout
+            if trial.queued:
+                self._outbox.append(TrialStarted(trial_id=trial.id))
             if trial.request.entrypoint is not None:
                 self._start_function(trial)
             else:

@@ -2,7 +2,8 @@
 
 A :class:`SlotPool` holds at most ``size`` slots. Each slot is one
 :class:`~sweeptrack.executors.ray_slot.TrialSlot` actor made for one shape of resources, and it
-runs that shape's trials, one at a time, for as long as trials of that shape come. A slot takes a
+runs that shape's trials, one at a time, for as long as trials of that shape come; staged trials
+wait in its queue on its node. A slot takes a
 trial only once Ray has placed it (its ``info()`` answered): on a cluster that can place only some
 of the slots, a trial must not wait on an unplaced slot while a placed one idles and keeps the
 resources the other waits for.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +36,8 @@ class Slot:
     shape: Resources  # the request it was made for
     info: Any  # a ref to the actor's info(): its node, once placed
     placed: bool = False  # its info() answered: Ray placed it and its worker is up
-    trial: Any = None  # the executor's trial on it
+    trial: Any = None  # the executor's trial running on it
+    queue: deque[Any] = field(default_factory=deque)  # staged trials sent to it, to run next in order
     ref: Any = None  # the call in flight
     commands: list[Command] = field(default_factory=list)
     delivered: bool = False  # its last call brought messages: call again at the next poll
@@ -80,6 +83,13 @@ class SlotPool:
         while len(self.slots) < self.size:
             self._new(shape)
         return None
+
+    def queue_for(self, shape: Resources, depth: int) -> Slot | None:
+        """A placed, busy slot for ``shape`` with fewer than ``depth`` trials queued behind its
+        running one (the one with the fewest), to stage a trial on; or None."""
+        busy = [s for s in self.slots if s.shape == shape and s.placed and s.trial is not None]
+        open_ = [slot for slot in busy if len(slot.queue) < depth]
+        return min(open_, key=lambda slot: len(slot.queue), default=None)
 
     def unplaced(self) -> list[Slot]:
         return [slot for slot in self.slots if not slot.placed]

@@ -7,6 +7,7 @@ executor's long-lived worker process, command trials as subprocesses, their even
 Unix socket local to the node, exactly as on one machine. The controller drives the slot with
 :meth:`TrialSlot.call`: it hands over commands (submit, prune, cancel) and waits a short while for
 what the trial emitted, so events reach the controller through Ray and never through a database.
+Trials submitted while one runs wait in that executor's queue and start the moment it ends.
 
 What a trial leaves on its node travels back with its messages: its output log with its
 ``TrialFinished``, and, when the artifact root is not shared with the controller, the bytes of
@@ -23,12 +24,13 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from sweeptrack.core.events import ArtifactLogged
 from sweeptrack.core.model import RunStatus
-from sweeptrack.executors.base import TrialEvents, TrialFinished, TrialRequest
+from sweeptrack.executors.base import TrialEvents, TrialMessage, TrialRequest, TrialStarted
 from sweeptrack.executors.local import LocalExecutor
 from sweeptrack.spec.model import Resources
 from sweeptrack.tracking.artifacts import ArtifactRoot
@@ -42,9 +44,11 @@ _WORKER_START_WAIT = 30.0
 # The most of a trial's output log that travels back (its tail).
 LOG_LIMIT = 8 * 1024 * 1024
 
-# ("submit", request) | ("prune", trial_id, grace) | ("cancel", trial_id, status value, grace)
+# ("submit", request, staged) | ("prune", trial_id, grace) | ("cancel", trial_id, status value, grace);
+# a staged trial's start is reported (a TrialStarted), whenever it comes
 Command = tuple[Any, ...]
-# ("events", TrialEvents, {sha256: bytes}) | ("finished", TrialFinished, log bytes or None)
+# ("started", TrialStarted, None) | ("events", TrialEvents, {sha256: bytes})
+# | ("finished", TrialFinished, log bytes or None)
 Outbound = tuple[str, Any, Any]
 
 
@@ -62,6 +66,7 @@ class TrialSlot:
         self.local = LocalExecutor(1, cpu_count=1, gpus=[], grace=grace, log_dir=self.folder / "logs")
         self.local.prestart(wait=_WORKER_START_WAIT)  # the slot is ready when its worker is
         self.staging = self.folder / "artifacts" if ship_artifacts else None
+        self.early: list[TrialMessage] = []  # starts seen while applying commands
 
     def info(self) -> dict[str, Any]:
         """Where this slot runs: its node, its process id, the devices Ray gave it."""
@@ -75,19 +80,28 @@ class TrialSlot:
 
     def call(self, commands: bytes, timeout: float) -> bytes:
         """Apply ``commands`` (a pickled list of :data:`Command`) in order, then return what arrived
-        within ``timeout`` seconds (a pickled list of :data:`Outbound`).
+        within ``timeout`` seconds (a pickled list of :data:`Outbound`): as soon as anything but
+        trial starts has arrived, else at the timeout.
 
         Both travel as plain pickles: Ray's own serializer costs about a millisecond more per
         call for these dataclasses, which is most of a short trial's cost.
         """
         for command in pickle.loads(commands):
             self._apply(command)
-        return pickle.dumps([self._outbound(message) for message in self.local.poll(timeout)], _PROTOCOL)
+        return pickle.dumps([self._outbound(message) for message in self._messages(timeout)], _PROTOCOL)
 
     def shutdown(self) -> None:
         """Stop the trial and its processes and remove this slot's files."""
         self.local.shutdown()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _messages(self, timeout: float) -> list[TrialMessage]:
+        messages, self.early = self.early, []
+        end = time.monotonic() + timeout
+        while True:
+            messages += self.local.poll(max(0.0, end - time.monotonic()))
+            if time.monotonic() >= end or any(not isinstance(m, TrialStarted) for m in messages):
+                return messages
 
     def _apply(self, command: Command) -> None:
         kind = command[0]
@@ -99,12 +113,16 @@ class TrialSlot:
             if self.staging is not None and request.artifact_root:
                 changes["artifact_root"] = str(self.staging)
             self.local.submit(dataclasses.replace(request, **changes))
+            if command[2] and self.local.has_started(request.trial_id):  # staged, and started at once
+                self.early.append(TrialStarted(trial_id=request.trial_id))
         elif kind == "prune":
             self.local.prune(command[1], command[2])
         elif kind == "cancel":
             self.local.cancel(command[1], RunStatus(command[2]), command[3])
 
-    def _outbound(self, message: TrialEvents | TrialFinished) -> Outbound:
+    def _outbound(self, message: TrialMessage) -> Outbound:
+        if isinstance(message, TrialStarted):
+            return ("started", message, None)
         if isinstance(message, TrialEvents):
             return ("events", message, self._blobs(message))
         log = _read_tail(message.log_path)

@@ -33,7 +33,14 @@ import pytest
 
 from sweeptrack.core.events import ArtifactLogged, Event, MetricsLogged, TagsSet
 from sweeptrack.core.model import RunStatus
-from sweeptrack.executors.base import Executor, TrialEvents, TrialFinished, TrialRequest
+from sweeptrack.executors.base import (
+    Executor,
+    TrialEvents,
+    TrialFinished,
+    TrialMessage,
+    TrialRequest,
+    TrialStarted,
+)
 
 __all__ = ["MODULE", "Collector", "ExecutorConformance", "ExecutorFactory", "make_request", "write_trials"]
 
@@ -242,11 +249,18 @@ class Collector:
         self.executor = executor
         self.events: dict[str, list[Event]] = defaultdict(list)
         self.finished: dict[str, TrialFinished] = {}
+        self.started: dict[str, TrialStarted] = {}
+        self.order: list[TrialMessage] = []  # every message, as it arrived
 
     def pump(self, timeout: float = 0.1) -> None:
         for message in self.executor.poll(timeout):
             assert message.trial_id not in self.finished, f"{message} arrived after the trial finished"
-            if isinstance(message, TrialEvents):
+            self.order.append(message)
+            if isinstance(message, TrialStarted):
+                assert message.trial_id not in self.events, f"{message} arrived after the trial's events"
+                assert message.trial_id not in self.started, f"{message} arrived twice"
+                self.started[message.trial_id] = message
+            elif isinstance(message, TrialEvents):
                 self.events[message.trial_id].extend(message.events)
             else:
                 self.finished[message.trial_id] = message
@@ -528,6 +542,38 @@ class ExecutorConformance:
             finished = collector.wait_finished(request.trial_id)
             assert (finished.status, finished.result) == (RunStatus.FINISHED, 1.0), finished.error
         assert (executor.running, executor.capacity) == (0, 2)
+
+    def test_a_trial_submitted_beyond_capacity_reports_when_it_starts(
+        self, executor_factory: ExecutorFactory, trial_dir: Path
+    ) -> None:
+        executor = executor_factory()
+        collector = Collector(executor)
+        first, second = make_request(trial_dir, "metrics"), make_request(trial_dir, "metrics")
+        executor.submit(first)
+        assert executor.capacity == 0
+        executor.submit(second)
+        for request in (first, second):
+            assert collector.wait_finished(request.trial_id).status is RunStatus.FINISHED
+        assert first.trial_id not in collector.started  # it started when it was submitted
+        # The second starts when the first has ended: told after the first's end.
+        ended = collector.order.index(collector.finished[first.trial_id])
+        assert collector.order.index(collector.started[second.trial_id]) > ended
+        assert collector.metric_keys(second.trial_id) == ["loss", "loss", "loss"]
+
+    def test_a_waiting_trial_cancelled_before_it_starts_only_finishes(
+        self, executor_factory: ExecutorFactory, trial_dir: Path
+    ) -> None:
+        executor = executor_factory()
+        collector = Collector(executor)
+        running, waiting = make_request(trial_dir, "ignore_prune"), make_request(trial_dir, "metrics")
+        executor.submit(running)
+        executor.submit(waiting)
+        collector.wait_until(lambda: bool(collector.metric_keys(running.trial_id)), "first metric")
+        executor.cancel(waiting.trial_id, RunStatus.KILLED)
+        assert collector.wait_finished(waiting.trial_id).status is RunStatus.KILLED
+        assert waiting.trial_id not in collector.started and not collector.events[waiting.trial_id]
+        executor.cancel(running.trial_id, RunStatus.KILLED, grace=0.5)
+        assert collector.wait_finished(running.trial_id).status is RunStatus.KILLED
 
     def test_nothing_arrives_after_shutdown(self, executor_factory: ExecutorFactory, trial_dir: Path) -> None:
         executor = executor_factory()
