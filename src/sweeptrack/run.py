@@ -13,6 +13,7 @@ import abc
 import collections
 import math
 import numbers
+import os
 import threading
 import time
 import uuid
@@ -161,7 +162,6 @@ class Run:
         self._points: collections.deque[PointTuple] = collections.deque()
         self._steps: dict[str, int] = {}
         self._ended = False
-        self._wake = threading.Event()
         self._drain_lock = threading.Lock()
         self.end_hooks: list[Callable[[], None]] = []
         self.start_time = _now_ms()
@@ -174,10 +174,7 @@ class Run:
                 tags={str(k): str(v) for k, v in (tags or {}).items()},
             )
         )
-        self._flusher = threading.Thread(
-            target=self._flush_loop, args=(flush_interval,), name="sweeptrack-flusher", daemon=True
-        )
-        self._flusher.start()
+        _FLUSHER.add(self, flush_interval)
 
     # -- logging -------------------------------------------------------------------------------
     def log_param(self, key: str, value: Any) -> None:
@@ -270,9 +267,8 @@ class Run:
             return
         self._ended = True
         self.status = status
-        self._wake.set()
-        self._flusher.join(timeout=5)
-        self._drain()
+        _FLUSHER.remove(self)
+        self._drain()  # after a drain of the flusher's that may be under way (the lock orders them)
         try:
             self.sink.emit(RunEnded(run_id=self.id, status=status, end_time=_now_ms(), error=error))
             self.sink.close()
@@ -302,12 +298,57 @@ class Run:
                 batch = [popleft() for _ in range(count)]
                 self.sink.emit(MetricsLogged(run_id=self.id, points=batch))
 
-    def _flush_loop(self, interval: float) -> None:
-        while not self._wake.wait(interval):
-            try:
-                self._drain()
-            except SweepTrackError:
-                return
+
+class _Flusher:
+    """One daemon thread that drains every live run's buffered points at the run's interval, so a
+    run costs no thread of its own to start and to join (a short trial notices that)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[Run, tuple[float, float]] = {}  # run -> (interval, next drain: monotonic)
+        self._changed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run: Run, interval: float) -> None:
+        with self._lock:
+            self._due[run] = (interval, time.monotonic() + interval)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="sweeptrack-flusher", daemon=True)
+                self._thread.start()
+        self._changed.set()
+
+    def remove(self, run: Run) -> None:
+        with self._lock:
+            self._due.pop(run, None)
+
+    def _loop(self) -> None:
+        while True:
+            self._changed.clear()  # before the due times are read: an add from now on wakes the wait
+            with self._lock:
+                now = time.monotonic()
+                ready = [run for run, (_, at) in self._due.items() if at <= now]
+                for run in ready:
+                    interval = self._due[run][0]
+                    self._due[run] = (interval, now + interval)
+                wait = min((at for _, at in self._due.values()), default=now + 60.0) - now
+            for run in ready:
+                try:
+                    run._drain()
+                except SweepTrackError:  # its sink is gone: nothing more can go out
+                    self.remove(run)
+            self._changed.wait(max(wait, 0.0))
+
+
+_FLUSHER = _Flusher()
+
+
+def _fresh_flusher() -> None:
+    """A forked child gets a flusher of its own (the parent's lock may have been held at the fork)."""
+    global _FLUSHER
+    _FLUSHER = _Flusher()
+
+
+os.register_at_fork(after_in_child=_fresh_flusher)
 
 
 def status_for_exception(exc: BaseException | None) -> tuple[RunStatus, str | None]:

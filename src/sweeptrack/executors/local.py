@@ -216,7 +216,13 @@ class LocalExecutor(Executor):
         trial = self._trials.get(trial_id)
         return trial is not None and trial.started
 
-    def poll(self, timeout: float) -> list[TrialMessage]:
+    def poll(self, timeout: float, *, more: bool = False) -> list[TrialMessage]:
+        """Messages that arrived, waiting up to ``timeout`` seconds for the first one.
+
+        ``more``: this poll gathers more for a previous one whose messages have not reached the
+        controller yet (they go out together), so trials waiting in ``should_prune()`` for a
+        verdict on those events keep waiting until the next plain poll.
+        """
         if self._closed:
             return []
         server = self._server
@@ -224,20 +230,22 @@ class LocalExecutor(Executor):
         if server is None:
             time.sleep(max(timeout, 0.0))
             return []
-        # Trials waiting in should_prune() for a verdict on events the previous poll delivered:
-        # the controller has handled those (and sent any prune message) before polling again.
-        self._answer_syncs(self._syncs_due)
-        self._syncs_due = []
+        if not more:
+            # Trials waiting in should_prune() for a verdict on events the previous poll delivered:
+            # the controller has handled those (and sent any prune message) before polling again.
+            self._answer_syncs(self._syncs_due)
+            self._syncs_due = []
         while True:
             self._drain(server)
             now = time.monotonic()
             self._tick(now)
-            if self._outbox:
+            if self._outbox or (more and now >= end):
                 out, self._outbox = self._outbox, []
-                self._syncs_due, self._syncs_seen = self._syncs_seen, []
+                self._syncs_due, self._syncs_seen = self._syncs_due + self._syncs_seen, []
                 return out
-            self._answer_syncs(self._syncs_seen)  # their events went out in an earlier poll
-            self._syncs_seen = []
+            if not more:
+                self._answer_syncs(self._syncs_seen)  # their events went out in an earlier poll
+                self._syncs_seen = []
             wait = end - now
             timer = self._next_timer()
             if timer is not None:

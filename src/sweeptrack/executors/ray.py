@@ -52,7 +52,7 @@ from sweeptrack.executors.ray_cluster import (
     ray_resources,
 )
 from sweeptrack.executors.ray_gpus import cluster_shape
-from sweeptrack.executors.ray_pool import Slot, SlotPool
+from sweeptrack.executors.ray_pool import Pace, Slot, SlotPool
 from sweeptrack.executors.ray_slot import Command, TrialSlot, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
@@ -67,12 +67,6 @@ _SHUTDOWN_WAIT = 5.0
 # trial fails; a lost node turns into "actor died" once the head has noticed (seconds).
 _UNREACHABLE_LIMIT = 60.0
 _RETRY_DELAY = 0.5
-# Trials that lately ran shorter than this (seconds, a moving average) are staged: up to
-# _STAGE_DEPTH of them wait in each slot's queue on its node, so the next one starts the moment one
-# ends instead of a Ray round trip later. Longer trials gain nothing from it and are not staged.
-_STAGE_BELOW = 0.1
-_STAGE_DEPTH = 4
-_PACE_WEIGHT = 0.2
 # A trial with a timeout whose slot says nothing (e.g. its actor can no longer be placed) is failed
 # by the controller this long after its node-side timeout and grace should have ended it.
 _BACKSTOP_SLACK = 30.0
@@ -135,7 +129,7 @@ class RayExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
         self._outbox: list[TrialMessage] = []
-        self._pace: float | None = None  # trials' recent run time (a moving average), seconds
+        self._pace = Pace()
         self._closed = False
 
     # -- the Executor interface ----------------------------------------------------------------
@@ -145,10 +139,12 @@ class RayExecutor(Executor):
 
     @property
     def lookahead(self) -> int:
-        """Up to ``_STAGE_DEPTH`` trials per slot while trials run shorter than ``_STAGE_BELOW``."""
-        if self._pace is None or self._pace >= _STAGE_BELOW:
+        """Trials to stage in the slots' queues: as many as keep each slot busy while its results
+        travel (see :class:`~sweeptrack.executors.ray_pool.Pace`); none for long trials."""
+        depth = self._pace.depth
+        if depth == 0:
             return 0
-        return max(0, self.parallel * (1 + _STAGE_DEPTH) - max(len(self._trials), self.parallel))
+        return max(0, self.parallel * (1 + depth) - max(len(self._trials), self.parallel))
 
     @property
     def running(self) -> int:
@@ -299,7 +295,7 @@ class RayExecutor(Executor):
             shape = trial.request.resources
             slot = self._pool.idle_for(shape)
             if slot is None and trial.staged:
-                slot = self._pool.queue_for(shape, _STAGE_DEPTH)
+                slot = self._pool.queue_for(shape, self._pace.depth)
             if slot is None:
                 return
             if not self._waiting or self._waiting[0] is not trial:
@@ -377,7 +373,7 @@ class RayExecutor(Executor):
             elif kind == "started":
                 self._started(trial, message)
             else:
-                self._note_pace(trial)
+                self._note_pace(slot, trial)
                 self._finish(trial, message.status, message.error, message.result, extra)
         if messages:
             slot.delivered = True
@@ -426,11 +422,13 @@ class RayExecutor(Executor):
             trial.staged = False
             self._outbox.append(message)
 
-    def _note_pace(self, trial: _Trial) -> None:
-        if trial.started_at is None:
-            return
-        took = time.monotonic() - trial.started_at
-        self._pace = took if self._pace is None else (1 - _PACE_WEIGHT) * self._pace + _PACE_WEIGHT * took
+    def _note_pace(self, slot: Slot, trial: _Trial) -> None:
+        """How long the trial kept its slot busy: from its start, or from the end of the one
+        before it, which ever came later (several may end in one call)."""
+        now = time.monotonic()
+        if trial.started_at is not None:
+            self._pace.note(now - max(trial.started_at, slot.last_end))
+        slot.last_end = now
 
     # -- messages ------------------------------------------------------------------------------
     def _deliver_events(self, trial: _Trial, message: TrialEvents, blobs: dict[str, bytes]) -> None:

@@ -12,6 +12,7 @@ resources the other waits for.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,11 +22,20 @@ from typing import Any
 from sweeptrack.executors.ray_slot import Command
 from sweeptrack.spec.model import Resources
 
-__all__ = ["PRESTART_WAIT", "Slot", "SlotPool"]
+__all__ = ["PRESTART_WAIT", "Pace", "Slot", "SlotPool"]
 
 # How long a sweep's start waits for its first slot to be placed and ready (on a busy cluster its
 # trials then simply wait for their slots).
 PRESTART_WAIT = 60.0
+
+# Staging: trials that lately kept a slot busy for less than STAGE_BELOW seconds are queued on its
+# node behind its running one, as many as cover ROUND_TRIP (a call there and back, with the
+# controller's turn), at most MAX_DEPTH: the next trial starts the moment one ends instead of a
+# round trip later. Longer trials gain nothing from it (and the search would see results later).
+STAGE_BELOW = 0.1
+ROUND_TRIP = 0.01
+MAX_DEPTH = 16
+_PACE_WEIGHT = 0.1
 
 
 @dataclass(eq=False)
@@ -38,6 +48,7 @@ class Slot:
     placed: bool = False  # its info() answered: Ray placed it and its worker is up
     trial: Any = None  # the executor's trial running on it
     queue: deque[Any] = field(default_factory=deque)  # staged trials sent to it, to run next in order
+    last_end: float = 0.0  # when the end of its last trial came back
     ref: Any = None  # the call in flight
     commands: list[Command] = field(default_factory=list)
     delivered: bool = False  # its last call brought messages: call again at the next poll
@@ -159,3 +170,20 @@ class SlotPool:
         slot = Slot(actor=actor, shape=shape, info=actor.info.remote())
         self.slots.append(slot)
         return slot
+
+
+class Pace:
+    """How long trials lately kept a slot busy (a moving average), and how deep to stage for it."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def note(self, took: float) -> None:
+        self.seconds = took if self.seconds is None else self.seconds + _PACE_WEIGHT * (took - self.seconds)
+
+    @property
+    def depth(self) -> int:
+        """Trials to queue behind each slot's running one (0: none)."""
+        if self.seconds is None or self.seconds >= STAGE_BELOW:
+            return 0
+        return min(MAX_DEPTH, 1 + math.ceil(ROUND_TRIP / max(self.seconds, 1e-6)))

@@ -41,6 +41,8 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # How long a new slot waits for its worker process to start (a trial then waits no more for it).
 _WORKER_START_WAIT = 30.0
 
+# How long a call keeps gathering after a trial's first message, while trials are still here.
+LINGER = float(os.environ.get("SWEEPTRACK_LINGER", "0.004"))
 # The most of a trial's output log that travels back (its tail).
 LOG_LIMIT = 8 * 1024 * 1024
 
@@ -96,11 +98,23 @@ class TrialSlot:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _messages(self, timeout: float) -> list[TrialMessage]:
+        """What the trials emit within ``timeout``: once something other than a start has come,
+        up to ``LINGER`` more while trials are still here (staged short trials end in a row: one
+        call brings several back)."""
         messages, self.early = self.early, []
         end = time.monotonic() + timeout
+        linger_end = None
+        more = False
         while True:
-            messages += self.local.poll(max(0.0, end - time.monotonic()))
-            if time.monotonic() >= end or any(not isinstance(m, TrialStarted) for m in messages):
+            limit = end if linger_end is None else min(end, linger_end)
+            messages += self.local.poll(max(0.0, limit - time.monotonic()), more=more)
+            more = True
+            now = time.monotonic()
+            if now >= end:
+                return messages
+            if linger_end is None and any(not isinstance(m, TrialStarted) for m in messages):
+                linger_end = now + LINGER
+            if linger_end is not None and (now >= linger_end or self.local.running == 0):
                 return messages
 
     def _apply(self, command: Command) -> None:
