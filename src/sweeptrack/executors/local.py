@@ -88,7 +88,7 @@ class _Trial:
     request: TrialRequest
     log_path: Path
     started: bool = False
-    queued: bool = False  # it did not start at its submit (it gets a TrialStarted)
+    report_start: bool = False  # it gets a TrialStarted when it starts
     gpus: tuple[str, ...] = ()
     worker: _Worker | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -188,8 +188,10 @@ class LocalExecutor(Executor):
             self.log_dir.mkdir(parents=True, exist_ok=True)
             self._server = ChannelServer()
 
-    def submit(self, request: TrialRequest) -> None:
-        """Start ``request`` now, or as soon as a slot and its resources are free.
+    def submit(self, request: TrialRequest, *, report_start: bool = False) -> None:
+        """Start ``request`` now, or as soon as a slot and its resources are free. A trial that
+        waits (or any, with ``report_start``) gets a TrialStarted when it starts, in order with
+        the other messages.
 
         Raises:
             SweepError: The request names no entrypoint and no command (or both), its trial id is
@@ -206,15 +208,11 @@ class LocalExecutor(Executor):
         self._open_server()
         self._shape = request.resources
         trial = _Trial(request=request, log_path=self.log_dir / f"{request.trial_id}.log")
+        trial.report_start = report_start
         self._trials[request.trial_id] = trial
         self._waiting.append(trial)
         self._dispatch()
-        trial.queued = not trial.started
-
-    def has_started(self, trial_id: str) -> bool:
-        """Whether the trial, submitted and not finished, has started."""
-        trial = self._trials.get(trial_id)
-        return trial is not None and trial.started
+        trial.report_start = report_start or not trial.started
 
     def poll(self, timeout: float, *, more: bool = False) -> list[TrialMessage]:
         """Messages that arrived, waiting up to ``timeout`` seconds for the first one.
@@ -331,7 +329,7 @@ class LocalExecutor(Executor):
             now = time.monotonic()
             if trial.request.timeout is not None:
                 trial.deadline = now + trial.request.timeout
-            if trial.queued:
+            if trial.report_start:
                 self._outbox.append(TrialStarted(trial_id=trial.id))
             if trial.request.entrypoint is not None:
                 self._start_function(trial)

@@ -68,7 +68,6 @@ class TrialSlot:
         self.local = LocalExecutor(1, cpu_count=1, gpus=[], grace=grace, log_dir=self.folder / "logs")
         self.local.prestart(wait=_WORKER_START_WAIT)  # the slot is ready when its worker is
         self.staging = self.folder / "artifacts" if ship_artifacts else None
-        self.early: list[TrialMessage] = []  # starts seen while applying commands
 
     def info(self) -> dict[str, Any]:
         """Where this slot runs: its node, its process id, the devices Ray gave it."""
@@ -101,7 +100,7 @@ class TrialSlot:
         """What the trials emit within ``timeout``: once something other than a start has come,
         up to ``LINGER`` more while trials are still here (staged short trials end in a row: one
         call brings several back)."""
-        messages, self.early = self.early, []
+        messages: list[TrialMessage] = []
         end = time.monotonic() + timeout
         linger_end = None
         more = False
@@ -126,9 +125,8 @@ class TrialSlot:
             changes: dict[str, Any] = {"resources": Resources(cpu=0.0)}
             if self.staging is not None and request.artifact_root:
                 changes["artifact_root"] = str(self.staging)
-            self.local.submit(dataclasses.replace(request, **changes))
-            if command[2] and self.local.has_started(request.trial_id):  # staged, and started at once
-                self.early.append(TrialStarted(trial_id=request.trial_id))
+            # A staged trial's start is reported, after whatever the one before it sent.
+            self.local.submit(dataclasses.replace(request, **changes), report_start=command[2])
         elif kind == "prune":
             self.local.prune(command[1], command[2])
         elif kind == "cancel":
