@@ -41,6 +41,13 @@ def slow(params):
     return (x - 3) ** 2
 
 
+def uneven(params):
+    """Takes about x * 5 ms: on two slots, trials end out of the order they started in."""
+    time.sleep(params["x"] * 0.005)
+    st.log_metrics({"loss": (params["x"] - 3) ** 2}, step=0)
+    return (params["x"] - 3) ** 2
+
+
 def flaky(params):
     """Fails for x >= 5 in one of several ways; fine otherwise."""
     x = params["x"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import sweeptrack as st
 from sweeptrack.controller import run_sweep
+from sweeptrack.core.events import MetricsLogged, ParamsLogged, RunEnded, RunStarted
 from sweeptrack.core.model import RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
@@ -254,6 +256,35 @@ def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str
     assert sorted(r.trial_number for r in runs) == [0, 1, 2, 3]
     with pytest.raises(st.SweepTrackError, match="already finished"):
         run_sweep(spec, db, resume=True)
+
+
+def test_a_number_that_never_ran_runs_on_resume(write_spec: SpecWriter, db: str) -> None:
+    """A controller killed while trials were staged on Ray nodes leaves numbers without a run below
+    its highest one: resume runs them with fresh configs, so the budget still holds exactly."""
+    spec = write_spec("rnd.yaml", RANDOM)
+    first = run_sweep(spec, db, trials=4)
+    store = SqlStore(db)
+    now = int(time.time() * 1000)
+    store.apply(
+        [
+            RunStarted(
+                run_id="late",
+                experiment="default",
+                name="rnd-5",
+                start_time=now,
+                sweep_id=first.sweep_id,
+                trial_number=5,
+            ),
+            ParamsLogged(run_id="late", params={"x": 1.0, "epochs": 3}),
+            MetricsLogged(run_id="late", points=[("loss", 4.0, 0, now)]),
+            RunEnded(run_id="late", status=RunStatus.FINISHED, end_time=now + 1),
+        ]
+    )
+    second = run_sweep(spec, db, resume=True)
+    assert (second.state, second.finished) == (SweepState.FINISHED, 6)
+    runs = store.search_runs(sweep=first.sweep_id)
+    assert sorted(r.trial_number for r in runs) == list(range(6))
+    assert all(r.status is RunStatus.FINISHED for r in runs)
 
 
 def test_timeout_stops_the_sweep_and_its_running_trials(write_spec: SpecWriter, db: str) -> None:

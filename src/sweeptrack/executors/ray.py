@@ -15,6 +15,12 @@ is driven by short calls (``call(commands, 0.2)``) that hand it submits, prunes 
 bring back what the trial emitted: prune decisions reach a trial within a fraction of a second,
 and a trial's events are its slot's call results, so they reach the controller through Ray.
 
+Short trials are staged: while trials lately kept their slots busy for under 0.1 s, the executor
+takes trials beyond ``parallel`` (its :attr:`~RayExecutor.lookahead`) and queues them on the busy
+slots' nodes, as many as cover a round trip (:class:`~sweeptrack.executors.ray_pool.Pace`), so the
+next trial starts the moment one ends and one call brings back the ends of several. A staged
+trial's start comes back as a :class:`~sweeptrack.executors.base.TrialStarted`.
+
 A slot whose actor dies (its process killed, its node lost) fails its trial with the reason
 ("ray actor died: ...") and is replaced on the next dispatch; the controller re-queues the trial
 under the spec's retries. Timeouts, the grace after a prune and crashes of the trial itself are
@@ -292,22 +298,16 @@ class RayExecutor(Executor):
         staged ones to the queues of busy slots when no slot is idle."""
         while self._waiting:
             trial = self._waiting[0]
-            shape = trial.request.resources
-            slot = self._pool.idle_for(shape)
-            if slot is None and trial.staged:
-                slot = self._pool.queue_for(shape, self._pace.depth)
+            slot = self._pool.slot_for(trial.request.resources, self._pace.depth if trial.staged else 0)
             if slot is None:
                 return
             if not self._waiting or self._waiting[0] is not trial:
                 continue  # that trial failed meanwhile (a slot of its shape could not start)
             self._waiting.popleft()
             trial.slot = slot
-            if slot.trial is None:
-                slot.trial = trial
-                if not trial.staged:  # a staged trial's slot says when it started
-                    trial.started_at = time.monotonic()
-            else:
-                slot.queue.append(trial)
+            slot.assign(trial)
+            if not trial.staged:  # it starts now (a staged trial's slot says when it started)
+                trial.started_at = time.monotonic()
             slot.commands.append(("submit", trial.request, trial.staged))
             if slot.ref is None and slot.retry_at is None:
                 self._call(slot)
@@ -371,9 +371,9 @@ class RayExecutor(Executor):
             if kind == "events":
                 self._deliver_events(trial, message, extra)
             elif kind == "started":
-                self._started(trial, message)
+                self._started(slot, trial, message)
             else:
-                self._note_pace(slot, trial)
+                slot.ended(trial.started_at, self._pace)
                 self._finish(trial, message.status, message.error, message.result, extra)
         if messages:
             slot.delivered = True
@@ -390,11 +390,10 @@ class RayExecutor(Executor):
         """Drop ``slot``: its staged trials, which never started, wait for another slot in their
         order; its running trial (returned) is the caller's to end."""
         self._pool.drop(slot)
-        for staged in reversed(slot.queue):
+        trial, queued = slot.release()
+        for staged in reversed(queued):
             staged.slot = None
             self._waiting.appendleft(staged)
-        slot.queue.clear()
-        trial, slot.trial = slot.trial, None
         return trial
 
     def _check_backstops(self, now: float) -> None:
@@ -408,29 +407,16 @@ class RayExecutor(Executor):
         if trial.request.timeout is not None:
             trial.backstop = time.monotonic() + trial.request.timeout + 2 * self.grace + _BACKSTOP_SLACK
 
-    # -- staging -------------------------------------------------------------------------------
-    def _started(self, trial: _Trial, message: TrialStarted) -> None:
+    # -- messages ------------------------------------------------------------------------------
+    def _started(self, slot: Slot, trial: _Trial, message: TrialStarted) -> None:
         """A staged trial started on its slot's node: the next in its queue, or at once."""
-        slot = trial.slot
-        assert slot is not None
-        if slot.trial is not trial:  # the node started its next: the one before has ended
-            _discard(slot.queue, trial)
-            slot.trial = trial
+        slot.started(trial)
         trial.started_at = time.monotonic()
         self._set_backstop(trial)
         if trial.staged:
             trial.staged = False
             self._outbox.append(message)
 
-    def _note_pace(self, slot: Slot, trial: _Trial) -> None:
-        """How long the trial kept its slot busy: from its start, or from the end of the one
-        before it, which ever came later (several may end in one call)."""
-        now = time.monotonic()
-        if trial.started_at is not None:
-            self._pace.note(now - max(trial.started_at, slot.last_end))
-        slot.last_end = now
-
-    # -- messages ------------------------------------------------------------------------------
     def _deliver_events(self, trial: _Trial, message: TrialEvents, blobs: dict[str, bytes]) -> None:
         if blobs and trial.request.artifact_root:
             root = ArtifactRoot(Path(trial.request.artifact_root))
@@ -449,12 +435,10 @@ class RayExecutor(Executor):
     ) -> None:
         if self._trials.pop(trial.id, None) is None:
             return
-        _discard(self._waiting, trial)
-        slot = trial.slot
-        if slot is not None:
-            if slot.trial is trial:
-                slot.trial = None
-            _discard(slot.queue, trial)
+        if trial in self._waiting:  # (deque.remove would build a message with its repr)
+            self._waiting.remove(trial)
+        if trial.slot is not None:
+            trial.slot.forget(trial)
         if trial.outcome is not None and status is not trial.outcome[0]:
             # The trial ended otherwise than asked (e.g. its actor died while it was pruned).
             status, error = trial.outcome[0], trial.outcome[1] or error
@@ -466,9 +450,3 @@ class RayExecutor(Executor):
         self._outbox.append(
             TrialFinished(trial_id=trial.id, status=status, error=error, result=result, log_path=log_path)
         )
-
-
-def _discard(trials: deque[_Trial], trial: _Trial) -> None:
-    """Remove ``trial`` if it is there (``deque.remove`` would build a message with its repr)."""
-    if trial in trials:
-        trials.remove(trial)

@@ -55,6 +55,41 @@ class Slot:
     unreachable_since: float | None = None  # Ray says the actor is unavailable (for now)
     retry_at: float | None = None  # when to call an unavailable actor again
 
+    def assign(self, trial: Any) -> None:
+        """Run ``trial`` on this slot: at once when it is idle, else after the trials queued."""
+        if self.trial is None:
+            self.trial = trial
+        else:
+            self.queue.append(trial)
+
+    def started(self, trial: Any) -> None:
+        """Its node started ``trial``: the next in its queue (the one before it has ended)."""
+        if self.trial is not trial:
+            _discard(self.queue, trial)
+            self.trial = trial
+
+    def forget(self, trial: Any) -> None:
+        """``trial`` ended (or never started): it is off this slot."""
+        if self.trial is trial:
+            self.trial = None
+        _discard(self.queue, trial)
+
+    def release(self) -> tuple[Any, list[Any]]:
+        """Its running trial and its queued ones, in order, taken off it (the slot is dropped)."""
+        trial, queued = self.trial, list(self.queue)
+        self.trial = None
+        self.queue.clear()
+        return trial, queued
+
+    def ended(self, started_at: float | None, pace: Pace) -> None:
+        """A trial that started at ``started_at`` ended on it: how long it kept the slot busy
+        (from its start, or from the end of the one before, which ever came later: several may
+        end in one call) goes into ``pace``."""
+        now = time.monotonic()
+        if started_at is not None:
+            pace.note(now - max(started_at, self.last_end))
+        self.last_end = now
+
 
 class SlotPool:
     """At most ``size`` slots.
@@ -101,6 +136,11 @@ class SlotPool:
         busy = [s for s in self.slots if s.shape == shape and s.placed and s.trial is not None]
         open_ = [slot for slot in busy if len(slot.queue) < depth]
         return min(open_, key=lambda slot: len(slot.queue), default=None)
+
+    def slot_for(self, shape: Resources, depth: int) -> Slot | None:
+        """An idle, placed slot for ``shape`` (see :meth:`idle_for`); else, with ``depth`` above
+        0, a busy one to queue on (see :meth:`queue_for`)."""
+        return self.idle_for(shape) or (self.queue_for(shape, depth) if depth else None)
 
     def unplaced(self) -> list[Slot]:
         return [slot for slot in self.slots if not slot.placed]
@@ -187,3 +227,9 @@ class Pace:
         if self.seconds is None or self.seconds >= STAGE_BELOW:
             return 0
         return min(MAX_DEPTH, 1 + math.ceil(ROUND_TRIP / max(self.seconds, 1e-6)))
+
+
+def _discard(trials: deque[Any], trial: Any) -> None:
+    """Remove ``trial`` if it is there (``deque.remove`` would build a message with its repr)."""
+    if trial in trials:
+        trials.remove(trial)
