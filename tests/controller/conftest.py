@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -120,6 +121,23 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def kill_when_finished(
+    proc: subprocess.Popen[str], workdir: Path, store: SqlStore, count: int, timeout: float = 60
+) -> dict[str, Run]:
+    """SIGKILL the controller ``proc`` once ``count`` of its trials finished; the finished runs as
+    they were at the kill."""
+
+    def finished() -> int:
+        if not (workdir / "sweeptrack.db").exists():
+            return 0
+        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
+
+    wait_for(lambda: finished() >= count, timeout=timeout, what=f"{count} finished trials")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    return {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
 
 
 def assert_resumed_exactly(store: SqlStore, before: dict[str, Run], sweep: str, budget: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,7 +14,7 @@ from sweeptrack.core.events import MetricsLogged, ParamsLogged, RunEnded, RunSta
 from sweeptrack.core.model import RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import SpecWriter, assert_resumed_exactly, sweeptrack_cli, wait_for
+from .conftest import SpecWriter, assert_resumed_exactly, kill_when_finished, sweeptrack_cli, wait_for
 
 RANDOM = """
 name: rnd
@@ -206,16 +205,7 @@ def test_sigkilled_controller_resumes_without_losing_or_repeating(
     spec = write_spec("slow.yaml", SLOW)
     proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
     store = SqlStore(db, create=True)
-
-    def finished() -> int:
-        if not (workdir / "sweeptrack.db").exists():
-            return 0
-        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
-
-    wait_for(lambda: finished() >= 3, what="three finished trials")
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    before = {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
+    before = kill_when_finished(proc, workdir, store, 3)
 
     resumed = sweeptrack_cli("sweep", "resume", "slowpoke", cwd=workdir)
     _, err = resumed.communicate(timeout=120)

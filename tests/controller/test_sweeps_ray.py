@@ -4,7 +4,6 @@ as it does with the local executor (no finished trial lost or repeated, the budg
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from sweeptrack.core.model import Run, RunStatus
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import SpecWriter, assert_resumed_exactly, sweeptrack_cli, wait_for
+from .conftest import SpecWriter, assert_resumed_exactly, kill_when_finished, sweeptrack_cli
 
 pytestmark = pytest.mark.ray
 
@@ -39,16 +38,7 @@ def test_sigkilled_controller_resumes_against_the_running_cluster(
     spec = write_spec("slow.yaml", SLOW_ON_RAY.format(address=address))
     proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
     store = SqlStore(db, create=True)
-
-    def finished() -> int:
-        if not (workdir / "sweeptrack.db").exists():
-            return 0
-        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
-
-    wait_for(lambda: finished() >= 3, timeout=120, what="three finished trials on Ray")
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    before = {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
+    before = kill_when_finished(proc, workdir, store, 3, timeout=120)
     assert any(r.status is RunStatus.RUNNING for r in store.search_runs())  # killed mid-trial
 
     resumed = sweeptrack_cli("sweep", "resume", "raypoke", cwd=workdir)
@@ -126,17 +116,8 @@ def test_a_sigkilled_controller_of_staged_trials_resumes_every_number_once(
     spec = write_spec("many.yaml", text)
     proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
     store = SqlStore(db, create=True)
-
-    def finished() -> int:
-        if not (workdir / "sweeptrack.db").exists():
-            return 0
-        return sum(1 for r in store.search_runs(experiment="default") if r.status is RunStatus.FINISHED)
-
-    wait_for(lambda: finished() >= 100, timeout=120, what="100 finished trials on Ray")
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    before = {r.id: r for r in store.search_runs() if r.status is RunStatus.FINISHED}
-    assert finished() < 800  # killed mid-sweep
+    before = kill_when_finished(proc, workdir, store, 100, timeout=120)
+    assert len(before) < 800  # killed mid-sweep
 
     resumed = sweeptrack_cli("sweep", "resume", "many", cwd=workdir)
     _, err = resumed.communicate(timeout=240)
