@@ -3,10 +3,9 @@
 A :class:`SlotPool` holds at most ``size`` slots. Each slot is one
 :class:`~sweeptrack.executors.ray_slot.TrialSlot` actor made for one shape of resources, and it
 runs that shape's trials, one at a time, for as long as trials of that shape come; staged trials
-wait in its queue on its node. A slot takes a
-trial only once Ray has placed it (its ``info()`` answered): on a cluster that can place only some
-of the slots, a trial must not wait on an unplaced slot while a placed one idles and keeps the
-resources the other waits for.
+wait in its queue on its node (see :class:`Pace`). A slot takes a trial only once Ray has placed it
+(its ``info()`` answered): on a cluster that can place only some of the slots, a trial must not
+wait on an unplaced slot while a placed one idles and keeps the resources the other waits for.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _WORKER_START_WAIT = 30.0
 
 # How long a call keeps gathering after a trial's first message, while trials are still here.
-LINGER = float(os.environ.get("SWEEPTRACK_LINGER", "0.004"))
+LINGER = 0.004
 # The most of a trial's output log that travels back (its tail).
 LOG_LIMIT = 8 * 1024 * 1024
 
