@@ -29,7 +29,6 @@ from sweeptrack.core.events import (
     ParamsLogged,
     RunEnded,
     RunStarted,
-    TagsSet,
     merge_metric_batches,
 )
 from sweeptrack.core.model import Goal, RunStatus, SweepState
@@ -42,7 +41,7 @@ from sweeptrack.executors.base import (
     TrialStarted,
 )
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
-from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
+from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.store import Store
 from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
@@ -295,7 +294,9 @@ class Controller:
         status = finished.status
         if trial.prune_requested and status is not RunStatus.FINISHED:
             status = RunStatus.PRUNED
-        self._log_result(trial, finished.result)
+        taken = trial.take_result(finished.result, self.spec, _now_ms())
+        if taken is not None:
+            self._pending_events.append(taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
         error = finished.error or trial.stop_reason
@@ -335,36 +336,6 @@ class Controller:
         ):
             self._stop_new = True
             self._target_met = True
-
-    def _log_result(self, trial: Running, result: Any) -> None:
-        """A function's return value: a float is the objective, a dict holds final metrics.
-
-        A float for a metric the trial already logged is the objective without being another
-        point of its history; it is kept as the run's ``sweeptrack.objective`` tag for resume.
-        """
-        if result is None:
-            return
-        if isinstance(result, int | float) and not isinstance(result, bool):
-            name = self.spec.metric.name
-            if name in trial.seen and len(self.spec.metrics) == 1:
-                trial.returned = float(result)
-                self._pending_events.append(
-                    TagsSet(run_id=trial.run_id, tags={OBJECTIVE_TAG: repr(float(result))})
-                )
-                return
-            result = {name: float(result)}
-        if not isinstance(result, Mapping):
-            return
-        points = []
-        for key, value in result.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                seen = trial.seen.get(str(key))
-                step = 0 if seen is None else seen.last_step + 1
-                points.append((str(key), float(value), step, _now_ms()))
-                if str(key) in self._objective_names:
-                    trial.observe(str(key), float(value), step)
-        if points:
-            self._pending_events.append(MetricsLogged(run_id=trial.run_id, points=points))
 
     def _log_output(self, run_id: str, log_path: Path) -> None:
         if not log_path.is_file() or log_path.stat().st_size == 0:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.core.events import RunStarted
+from sweeptrack.core.events import Event, MetricsLogged, RunStarted, TagsSet
 from sweeptrack.core.model import Goal, RunStatus
-from sweeptrack.spec.model import SweepSpec
+from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 
 __all__ = ["Best", "Counts", "Ledger", "Pending", "Running"]
 
@@ -39,6 +39,34 @@ class Running:
             self.seen[key] = Seen(last=value, last_step=step, min=value, max=value)
         else:
             seen.add(value, step)
+
+    def take_result(self, result: Any, spec: SweepSpec, now_ms: int) -> Event | None:
+        """What a function trial returned, as an event of its run: a float is the objective, a
+        dict holds final metrics (each at the step after the metric's last one).
+
+        A float for a metric the trial already logged is the objective without being another
+        point of its history; it is kept as the run's ``sweeptrack.objective`` tag for resume.
+        """
+        if result is None:
+            return None
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            name = spec.metric.name
+            if name in self.seen and len(spec.metrics) == 1:
+                self.returned = float(result)
+                return TagsSet(run_id=self.run_id, tags={OBJECTIVE_TAG: repr(float(result))})
+            result = {name: float(result)}
+        if not isinstance(result, Mapping):
+            return None
+        objectives = {metric.name for metric in spec.metrics}
+        points = []
+        for key, value in result.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                seen = self.seen.get(str(key))
+                step = 0 if seen is None else seen.last_step + 1
+                points.append((str(key), float(value), step, now_ms))
+                if str(key) in objectives:
+                    self.observe(str(key), float(value), step)
+        return MetricsLogged(run_id=self.run_id, points=points) if points else None
 
     def objective(self, spec: SweepSpec) -> list[float] | None:
         """Objective values from what the trial logged (no database read), None if one is missing."""
