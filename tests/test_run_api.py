@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,39 @@ def test_points_reach_the_database_within_a_second(sqlite_url: str) -> None:
             time.sleep(0.02)
         seen_after = time.monotonic() - logged
     assert seen_after < 1.2, f"point visible only after {seen_after:.2f} s"
+
+
+def test_runs_open_at_once_each_reach_the_database_within_a_second(sqlite_url: str) -> None:
+    """One background flusher serves every open run: the points of each of several runs open at
+    once (one of them ended early) show up within a second while they stay open."""
+    reader = SqlStore(sqlite_url)
+    done = threading.Event()
+    logged: dict[str, float] = {}  # run id -> when its point was logged
+
+    def train(name: str, end_early: bool) -> None:
+        with st.start_run(experiment="e", name=name, db=sqlite_url, capture_environment=False) as run:
+            st.log_metric("loss", 0.5, step=0)
+            logged[run.id] = time.monotonic()
+            if not end_early:
+                done.wait(10)
+
+    threads = [threading.Thread(target=train, args=(f"r{i}", i == 0)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    seen: dict[str, float] = {}  # run id -> seconds from its point's logging to the database
+    try:
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            for run_id, at in list(logged.items()):
+                if run_id not in seen and reader.get_run(run_id).metrics.get("loss"):
+                    seen[run_id] = time.monotonic() - at
+            time.sleep(0.02)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    assert len(seen) == 3 and max(seen.values()) < 1.2, f"points visible after {seen}"
+    assert sorted(r.status.value for r in reader.search_runs()) == ["finished"] * 3
 
 
 def test_artifacts_files_and_directories(sqlite_url: str, tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ process writes fails at once with "database is locked" whatever the timeout, an 
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +96,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if path is not None:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index inserts stay in memory
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -105,6 +108,22 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL mode is kept in the file: set it once. Switching needs the file to itself and SQLite
+    does not wait for that (no busy timeout), so a connection opened while another one creates
+    the schema would fail with "database is locked": it tries again, up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _check_sqlite_location(path: Path) -> None:
@@ -123,12 +142,12 @@ def _check_sqlite_location(path: Path) -> None:
 
 
 def _folder_writable(folder: Path) -> bool:
-    # os.access says yes to root everywhere; creating a file is the only honest test.
-    probe = folder / f".sweeptrack-probe-{os.getpid()}"
+    # os.access says yes to root everywhere; creating a file is the only honest test (a name of
+    # its own: threads of one process may open stores at the same time).
     try:
-        fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        fd, probe = tempfile.mkstemp(prefix=".sweeptrack-probe-", dir=folder)
     except OSError:
         return False
     os.close(fd)
-    probe.unlink(missing_ok=True)
+    Path(probe).unlink(missing_ok=True)
     return True
