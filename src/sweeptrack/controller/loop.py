@@ -157,19 +157,20 @@ class Controller:
                 staged = True
             else:
                 return
-            if self.ledger.pending:
+            fresh = not self.ledger.pending
+            if fresh:
+                number, attempt = self.ledger.next_number, 1
+            else:
                 pending = self.ledger.pending.popleft()
                 if pending.params is not None:
                     self.search.enqueue(pending.params)
                 number, attempt = pending.number, pending.attempt
-            else:
-                number, attempt = self.ledger.next_number, 1
             try:
                 asked = self.search.ask()
             except SearchExhausted:
                 self._exhausted = True
                 continue  # a number that never ran is dropped; retries still run
-            if attempt == 1 and number == self.ledger.next_number:
+            if fresh:
                 self.ledger.next_number += 1
             self._start(asked, number, attempt, staged)
 

@@ -207,12 +207,13 @@ class LocalExecutor(Executor):
         self._pool.check(request.resources)
         self._open_server()
         self._shape = request.resources
-        trial = _Trial(request=request, log_path=self.log_dir / f"{request.trial_id}.log")
-        trial.report_start = report_start
+        log_path = self.log_dir / f"{request.trial_id}.log"
+        trial = _Trial(request=request, log_path=log_path, report_start=report_start)
         self._trials[request.trial_id] = trial
         self._waiting.append(trial)
         self._dispatch()
-        trial.report_start = report_start or not trial.started
+        if not trial.started:  # it waits: its start will be told
+            trial.report_start = True
 
     def poll(self, timeout: float, *, more: bool = False) -> list[TrialMessage]:
         """Messages that arrived, waiting up to ``timeout`` seconds for the first one.

@@ -38,11 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from sweeptrack.core.errors import SweepError
-from sweeptrack.core.events import ArtifactLogged
 from sweeptrack.core.model import RunStatus
 from sweeptrack.executors.base import (
     Executor,
-    TrialEvents,
     TrialFinished,
     TrialMessage,
     TrialRequest,
@@ -50,19 +48,18 @@ from sweeptrack.executors.base import (
 )
 from sweeptrack.executors.ray_cluster import (
     Connection,
+    actor_options,
     alive_node_resources,
     check_resources,
     connect,
     death_reason,
     lost_node,
-    ray_resources,
 )
 from sweeptrack.executors.ray_gpus import cluster_shape
-from sweeptrack.executors.ray_pool import Pace, Slot, SlotPool
-from sweeptrack.executors.ray_slot import Command, TrialSlot, pack, unpack
+from sweeptrack.executors.ray_pool import Slot, SlotPool
+from sweeptrack.executors.ray_slot import Command, TrialSlot, land_blobs, land_log, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
-from sweeptrack.tracking.artifacts import ArtifactRoot
 
 __all__ = ["RayExecutor"]
 
@@ -135,7 +132,6 @@ class RayExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
         self._outbox: list[TrialMessage] = []
-        self._pace = Pace()
         self._closed = False
 
     # -- the Executor interface ----------------------------------------------------------------
@@ -147,7 +143,7 @@ class RayExecutor(Executor):
     def lookahead(self) -> int:
         """Trials to stage in the slots' queues: as many as keep each slot busy while its results
         travel (see :class:`~sweeptrack.executors.ray_pool.Pace`); none for long trials."""
-        depth = self._pace.depth
+        depth = self._pool.pace.depth
         if depth == 0:
             return 0
         return max(0, self.parallel * (1 + depth) - max(len(self._trials), self.parallel))
@@ -298,7 +294,7 @@ class RayExecutor(Executor):
         staged ones to the queues of busy slots when no slot is idle."""
         while self._waiting:
             trial = self._waiting[0]
-            slot = self._pool.slot_for(trial.request.resources, self._pace.depth if trial.staged else 0)
+            slot = self._pool.slot_for(trial.request.resources, staged=trial.staged)
             if slot is None:
                 return
             if not self._waiting or self._waiting[0] is not trial:
@@ -324,11 +320,7 @@ class RayExecutor(Executor):
         return next((shape for checked, shape in self._shapes if checked == resources), None)
 
     def _new_actor(self, request: Resources) -> Any:
-        shape = self._ray_shape(request) or request
-        options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
-        custom = {k: v for k, v in ray_resources(shape).items() if k not in ("CPU", "GPU")}
-        if custom:
-            options["resources"] = custom
+        options = actor_options(self._ray_shape(request) or request)
         return self._slot_class.options(**options).remote(self.grace, not self.shared_artifact_root)
 
     def _call(self, slot: Slot) -> None:
@@ -369,11 +361,12 @@ class RayExecutor(Executor):
             if trial is None or trial.slot is not slot:
                 continue
             if kind == "events":
-                self._deliver_events(trial, message, extra)
+                land_blobs(trial.request.artifact_root, message, extra)
+                self._outbox.append(message)
             elif kind == "started":
                 self._started(slot, trial, message)
             else:
-                slot.ended(trial.started_at, self._pace)
+                slot.ended(trial.started_at, self._pool.pace)
                 self._finish(trial, message.status, message.error, message.result, extra)
         if messages:
             slot.delivered = True
@@ -417,14 +410,6 @@ class RayExecutor(Executor):
             trial.staged = False
             self._outbox.append(message)
 
-    def _deliver_events(self, trial: _Trial, message: TrialEvents, blobs: dict[str, bytes]) -> None:
-        if blobs and trial.request.artifact_root:
-            root = ArtifactRoot(Path(trial.request.artifact_root))
-            for event in message.events:
-                if isinstance(event, ArtifactLogged) and event.artifact.sha256 in blobs:
-                    root.store_bytes(event.artifact.path, blobs[event.artifact.sha256])
-        self._outbox.append(message)
-
     def _finish(
         self,
         trial: _Trial,
@@ -442,11 +427,7 @@ class RayExecutor(Executor):
         if trial.outcome is not None and status is not trial.outcome[0]:
             # The trial ended otherwise than asked (e.g. its actor died while it was pruned).
             status, error = trial.outcome[0], trial.outcome[1] or error
-        log_path = None
-        if log:  # an empty output is not worth a file (the controller skips empty logs anyway)
-            path = self.log_dir / f"{trial.id}.log"
-            path.write_bytes(log)
-            log_path = str(path)
+        log_path = land_log(self.log_dir, trial.id, log)
         self._outbox.append(
             TrialFinished(trial_id=trial.id, status=status, error=error, result=result, log_path=log_path)
         )

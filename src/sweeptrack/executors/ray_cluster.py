@@ -18,6 +18,7 @@ from sweeptrack.spec.model import Resources
 __all__ = [
     "CONNECT_TIMEOUT",
     "Connection",
+    "actor_options",
     "alive_node_resources",
     "check_resources",
     "connect",
@@ -121,6 +122,15 @@ def ray_resources(resources: Resources) -> dict[str, float]:
     wanted = {"CPU": float(resources.cpu), "GPU": float(resources.gpu)}
     wanted.update({str(k): float(v) for k, v in resources.custom.items()})
     return {k: v for k, v in wanted.items() if v > 0}
+
+
+def actor_options(shape: Resources) -> dict[str, Any]:
+    """The ``.options()`` of an actor that holds ``shape`` for its lifetime."""
+    options: dict[str, Any] = {"num_cpus": max(shape.cpu, 0.0), "num_gpus": max(shape.gpu, 0.0)}
+    custom = {k: v for k, v in ray_resources(shape).items() if k not in ("CPU", "GPU")}
+    if custom:
+        options["resources"] = custom
+    return options
 
 
 def check_resources(resources: Resources, nodes: Sequence[Mapping[str, float]]) -> None:

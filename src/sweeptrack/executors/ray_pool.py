@@ -107,6 +107,7 @@ class SlotPool:
     ) -> None:
         self.size = size
         self.slots: list[Slot] = []
+        self.pace = Pace()  # how long trials lately kept the slots busy: how deep to stage
         self._make = make
         self._on_failed = on_failed
 
@@ -129,17 +130,18 @@ class SlotPool:
             self._new(shape)
         return None
 
-    def queue_for(self, shape: Resources, depth: int) -> Slot | None:
-        """A placed, busy slot for ``shape`` with fewer than ``depth`` trials queued behind its
-        running one (the one with the fewest), to stage a trial on; or None."""
+    def queue_for(self, shape: Resources) -> Slot | None:
+        """A placed, busy slot for ``shape`` with fewer trials queued behind its running one than
+        the :attr:`pace` asks for (the one with the fewest), to stage a trial on; or None."""
+        depth = self.pace.depth
         busy = [s for s in self.slots if s.shape == shape and s.placed and s.trial is not None]
         open_ = [slot for slot in busy if len(slot.queue) < depth]
         return min(open_, key=lambda slot: len(slot.queue), default=None)
 
-    def slot_for(self, shape: Resources, depth: int) -> Slot | None:
-        """An idle, placed slot for ``shape`` (see :meth:`idle_for`); else, with ``depth`` above
-        0, a busy one to queue on (see :meth:`queue_for`)."""
-        return self.idle_for(shape) or (self.queue_for(shape, depth) if depth else None)
+    def slot_for(self, shape: Resources, *, staged: bool) -> Slot | None:
+        """An idle, placed slot for ``shape`` (see :meth:`idle_for`); else, for a ``staged``
+        trial, a busy one to queue on (see :meth:`queue_for`)."""
+        return self.idle_for(shape) or (self.queue_for(shape) if staged else None)
 
     def unplaced(self) -> list[Slot]:
         return [slot for slot in self.slots if not slot.placed]

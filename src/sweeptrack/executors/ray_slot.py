@@ -13,7 +13,8 @@ What a trial leaves on its node travels back with its messages: its output log w
 ``TrialFinished``, and, when the artifact root is not shared with the controller, the bytes of
 every artifact it logged (staged in a node-local store, keyed by digest).
 
-This module runs inside Ray worker processes.
+This module runs inside Ray worker processes; :func:`pack`, :func:`unpack` and the ``land_*``
+functions are the controller's side of what travels.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sweeptrack.executors.local import LocalExecutor
 from sweeptrack.spec.model import Resources
 from sweeptrack.tracking.artifacts import ArtifactRoot
 
-__all__ = ["LOG_LIMIT", "Command", "Outbound", "TrialSlot", "pack", "unpack"]
+__all__ = ["LOG_LIMIT", "Command", "Outbound", "TrialSlot", "land_blobs", "land_log", "pack", "unpack"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # How long a new slot waits for its worker process to start (a trial then waits no more for it).
@@ -173,6 +174,27 @@ def _read_tail(path: str | None) -> bytes | None:
 def pack(commands: list[Command]) -> bytes:
     """Commands for :meth:`TrialSlot.call`, as it takes them."""
     return pickle.dumps(commands, _PROTOCOL)
+
+
+def land_blobs(artifact_root: str | None, message: TrialEvents, blobs: dict[str, bytes]) -> None:
+    """Store the artifact bytes that came with ``message`` in the controller's artifact root,
+    under the digests the trial logged them with."""
+    if not blobs or not artifact_root:
+        return
+    root = ArtifactRoot(Path(artifact_root))
+    for event in message.events:
+        if isinstance(event, ArtifactLogged) and event.artifact.sha256 in blobs:
+            root.store_bytes(event.artifact.path, blobs[event.artifact.sha256])
+
+
+def land_log(log_dir: Path, trial_id: str, log: bytes | None) -> str | None:
+    """Write a trial's output that came with its end to ``<log_dir>/<trial id>.log``; its path,
+    or None for no output (an empty one is not worth a file: the controller skips it anyway)."""
+    if not log:
+        return None
+    path = log_dir / f"{trial_id}.log"
+    path.write_bytes(log)
+    return str(path)
 
 
 def unpack(outbound: bytes) -> list[Outbound]:
