@@ -58,6 +58,8 @@ def test_every_golden_database_opens_and_takes_writes(golden: Path, tmp_path: Pa
     if golden.stem >= "rev0002":  # sweeps exist from revision 0002 on
         assert store.get_sweep("golden-sweep").source == "/x/golden.yaml"
         assert store.get_environment(run.id) == {"python": {"version": "3.11"}}
+    if golden.stem >= "rev0003":  # the --trials cap is kept from revision 0003 on
+        assert store.get_sweep("golden-sweep").trial_cap == 7
 
 
 def test_a_newer_schema_is_refused_without_damage(sqlite_url: str) -> None:

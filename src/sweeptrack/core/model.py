@@ -200,3 +200,4 @@ class Sweep:
     created_at: int
     updated_at: int
     source: str | None = None
+    trial_cap: int | None = None  # the --trials cap it was run with, kept for resume

@@ -109,6 +109,10 @@ class Store(abc.ABC):
     def set_sweep_state(self, sweep_id: str, state: SweepState) -> None:
         """Record a sweep's new state."""
 
+    @abc.abstractmethod
+    def set_sweep_trial_cap(self, sweep_id: str, cap: int | None) -> None:
+        """Record the trial cap (``--trials``) a sweep runs under, so a resume keeps it."""
+
     # -- reads --------------------------------------------------------------------------------
     @abc.abstractmethod
     def list_experiments(self) -> list[Experiment]:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 metadata = MetaData()
 
@@ -53,6 +53,12 @@ sweeps = Table(
     Column("environment", Text, nullable=True),
     Column("updated_at", BigInteger, nullable=True),
     Column("source", Text, nullable=True),  # the spec file's absolute path, for resume
+    # 0003: the --trials cap kept for resume; the controller's lease and its heartbeat.
+    Column("trial_cap", Integer, nullable=True),
+    Column("lease_host", String(255), nullable=True),
+    Column("lease_pid", Integer, nullable=True),
+    Column("lease_since", BigInteger, nullable=True),
+    Column("heartbeat_at", BigInteger, nullable=True),
     Index("ix_sweeps_name", "name"),
 )
 
@@ -69,6 +75,7 @@ runs = Table(
     Column("start_time", BigInteger, nullable=False),
     Column("end_time", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
+    Column("heartbeat_at", BigInteger, nullable=True),  # 0003: the run's writer's last heartbeat
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_sweep", "sweep_id", "trial_number"),
     Index("ix_runs_name", "name"),

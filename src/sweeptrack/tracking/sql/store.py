@@ -341,6 +341,10 @@ class SqlStore(Store):
         with self._write() as conn:
             sweeps.set_state(conn, sweep_id, state, _now_ms())
 
+    def set_sweep_trial_cap(self, sweep_id: str, cap: int | None) -> None:
+        with self._write() as conn:
+            sweeps.set_trial_cap(conn, sweep_id, cap, _now_ms())
+
     # -- reads --------------------------------------------------------------------------------
     def list_experiments(self) -> list[Experiment]:
         with self._read() as conn:

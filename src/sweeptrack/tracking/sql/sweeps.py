@@ -12,7 +12,15 @@ from sweeptrack.core.errors import SweepNotFoundError
 from sweeptrack.core.model import Sweep, SweepState
 from sweeptrack.tracking.sql import schema as t
 
-__all__ = ["create_sweep", "get_sweep", "list_sweeps", "set_state", "sweep_environment", "sweep_pk"]
+__all__ = [
+    "create_sweep",
+    "get_sweep",
+    "list_sweeps",
+    "set_state",
+    "set_trial_cap",
+    "sweep_environment",
+    "sweep_pk",
+]
 
 
 def create_sweep(
@@ -49,6 +57,14 @@ def set_state(conn: Connection, sweep_id: str, state: SweepState, now: int) -> N
         raise SweepNotFoundError(f"no sweep with id {sweep_id!r}")
 
 
+def set_trial_cap(conn: Connection, sweep_id: str, cap: int | None, now: int) -> None:
+    done = conn.execute(
+        t.sweeps.update().where(t.sweeps.c.uuid == sweep_id).values(trial_cap=cap, updated_at=now)
+    )
+    if done.rowcount == 0:
+        raise SweepNotFoundError(f"no sweep with id {sweep_id!r}")
+
+
 def sweep_pk(conn: Connection, sweep_id: str) -> int:
     pk = conn.execute(select(t.sweeps.c.id).where(t.sweeps.c.uuid == sweep_id)).scalar()
     if pk is None:
@@ -66,6 +82,7 @@ def _select() -> Any:
         s.source,
         s.created_at,
         s.updated_at,
+        s.trial_cap,
         t.experiments.c.name.label("experiment"),
     ).join_from(t.sweeps, t.experiments, t.experiments.c.id == s.experiment_id)
 
@@ -80,6 +97,7 @@ def _to_sweep(row: Row[Any]) -> Sweep:
         created_at=row.created_at,
         updated_at=row.updated_at or row.created_at,
         source=row.source,
+        trial_cap=row.trial_cap,
     )
 
 
