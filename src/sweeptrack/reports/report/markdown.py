@@ -1,7 +1,8 @@
 """The Markdown report: summary, the top-N table, seed groups, comparison, failures and notes.
 
 Compact enough for a pull request comment or a CI log. Every value from the database is shown as
-text: HTML in a param name or value (``<script>``) is escaped, and ``|`` cannot break a table.
+text, escaped by :func:`~sweeptrack.reports.formats.markdown_text` as in every Markdown table:
+HTML in a param name or value (``<script>``) and Markdown syntax (a link, ``|``) show literally.
 
 Example:
     >>> print(render_markdown(collect_report(store, sweep="quickstart")))   # doctest: +SKIP
@@ -11,11 +12,10 @@ Example:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
-from sweeptrack.reports.formats import Format, Report, Table, render, text_cell
+from sweeptrack.reports.formats import Format, Report, Table, markdown_text, render, text_cell
 from sweeptrack.reports.report.model import ReportData, Row
 from sweeptrack.reports.report.values import last_line
 from sweeptrack.reports.runs import short_id
@@ -25,15 +25,13 @@ __all__ = ["MAX_PARAM_COLUMNS", "render_markdown"]
 MAX_PARAM_COLUMNS = 8  # the top-N table shows the most important varying params, the HTML all
 
 
-def _text(value: Any) -> str:
-    return html.escape(text_cell(value), quote=False)
+_text = markdown_text
 
 
 def _table(columns: Sequence[Any], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+    """A Markdown table; the renderer escapes every cell and the title."""
     table = Table(
-        columns=tuple(_text(c) for c in columns),
-        rows=tuple(tuple(_text(cell) for cell in row) for row in rows),
-        title=None if title is None else _text(title),
+        columns=tuple(text_cell(c) for c in columns), rows=tuple(tuple(r) for r in rows), title=title
     )
     return render(Report(tables=(table,)), Format.MD)
 
