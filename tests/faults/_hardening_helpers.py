@@ -1,5 +1,5 @@
 """Helpers of the hardening fault tests: the real `sweeptrack` console script in a subprocess,
-optionally as an unprivileged user, and its one-line errors."""
+its one-line errors, and files made read-only for real."""
 
 from __future__ import annotations
 
@@ -7,37 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 EXE = Path(sys.executable).with_name("sweeptrack")
 ERROR_EXIT = 2
-NOBODY = 65534  # as root, commands run as this user so that file modes hold (root ignores them)
-
-
-def as_root() -> bool:
-    return os.geteuid() == 0
 
 
 def sweeptrack(
-    *args: str,
-    db: str | None = None,
-    cwd: Path | None = None,
-    unprivileged: bool = False,
-    timeout: float = 120,
+    *args: str, db: str | None = None, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``sweeptrack [--db DB] ARGS`` and return what it printed (stdout and stderr apart).
-
-    ``unprivileged`` runs it as ``nobody`` when this process is root (``setpriv``), so that a file
-    mode of 0444 or a folder mode of 0555 means what it means for every other user.
-    """
+    """Run ``sweeptrack [--db DB] ARGS`` and return what it printed (stdout and stderr apart)."""
     command: list[str] = [str(EXE), *(["--db", db] if db else []), *args]
-    if unprivileged and as_root():
-        setpriv = shutil.which("setpriv")
-        assert setpriv, "setpriv (util-linux) is needed to run as an unprivileged user"
-        command = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"}
     env.pop("SWEEPTRACK_DB", None)
     return subprocess.run(
@@ -62,19 +44,27 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @contextmanager
-def shared_folder() -> Iterator[Path]:
-    """A new folder that an unprivileged user can reach (pytest's tmp_path is private to root),
-    owned by that user when we are root; removed afterwards whatever its mode then is."""
-    folder = Path(tempfile.mkdtemp(prefix="sweeptrack-faults-"))
+def read_only(*paths: Path) -> Iterator[None]:
+    """Make files and folders read-only for this very process, for real, and undo it afterwards.
+
+    Root ignores file modes, so as root they get the immutable attribute (``chattr +i``: the
+    kernel refuses every write, as on a read-only mount); any other user gets ``chmod a-w``.
+    """
+    root = os.geteuid() == 0
+    chattr = shutil.which("chattr") or "chattr"
+    modes = {path: path.stat().st_mode for path in paths}
+    done: list[Path] = []
     try:
-        for parent in folder.parents:  # every folder above must let others through
-            assert os.stat(parent).st_mode & 0o001, f"{parent} is not searchable by other users"
-        folder.chmod(0o755)
-        if as_root():
-            os.chown(folder, NOBODY, NOBODY)
-        yield folder
+        for path in paths:
+            if root:
+                subprocess.run([chattr, "+i", str(path)], check=True, capture_output=True)
+            else:
+                path.chmod(modes[path] & ~0o222)
+            done.append(path)
+        yield
     finally:
-        for path in [folder, *folder.rglob("*")]:
-            if path.is_dir():
-                path.chmod(0o755)
-        shutil.rmtree(folder, ignore_errors=True)
+        for path in done:
+            if root:
+                subprocess.run([chattr, "-i", str(path)], check=True, capture_output=True)
+            else:
+                path.chmod(modes[path])
