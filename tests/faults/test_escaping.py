@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 
@@ -51,7 +52,8 @@ def db(request: pytest.FixtureRequest) -> str:
 
 def md_rows(text: str) -> list[dict[str, str]]:
     """The rows of the first Markdown table in ``text``, split at unescaped pipes, by column."""
-    lines = [line for line in text.splitlines() if line.startswith("|")]
+    start = text.index("\n|") + 1 if not text.startswith("|") else 0
+    lines = list(itertools.takewhile(lambda line: line.startswith("|"), text[start:].splitlines()))
     split = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
     assert all(len(row) == len(split[0]) for row in split), text  # no cell broke the table
     assert set(split[1]) == {"---"}
@@ -114,6 +116,18 @@ def test_runs_compare_and_leaderboard_md(db: str) -> None:
         ("2", MD[FORMULA], ""),
     ]
     assert_no_markup(compare + board)
+
+
+def test_report_md_escapes_like_every_table(db: str) -> None:
+    text = ok(sweeptrack("report", "--experiment", "esc", "--metric", "loss", "--format", "md", db=db))
+
+    assert f"- **best**: {MD[XSS]} (`" in text
+    top = text[text.index("### Top 2 of 2") :]
+    assert [(row["rank"], row["name"], row["link"]) for row in md_rows(top)] == [
+        ("1", MD[XSS], MD[LINK]),
+        ("2", MD[FORMULA], ""),
+    ]
+    assert_no_markup(text)
 
 
 def csv_records(text: str) -> list[dict[str, str]]:
