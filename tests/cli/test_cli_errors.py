@@ -102,7 +102,7 @@ def test_out_of_date_postgres_says_to_upgrade_then_upgrade_fixes_it(
 ) -> None:
     url = empty_pg_url
     line = one_error_line(invoke("runs", "list", db=url, expect=None))
-    assert "has no sweeptrack schema" in line and "sweeptrack db upgrade" in line
+    assert "has no sweeptrack schema" in line and "run `sweeptrack --db URL db upgrade`" in line
     assert f"none -> {HEAD_REVISION}" in invoke("db", "upgrade", db=url).stdout
     assert "(up to date)" in invoke("db", "current", db=url).stdout
     assert invoke("runs", "list", "--format", "json", db=url).stdout.strip() == "[]"

@@ -80,7 +80,7 @@ def test_postgres_without_schema_says_to_upgrade(pg_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
-    with pytest.raises(SchemaError, match=r"has no sweeptrack schema.*sweeptrack db upgrade"):
+    with pytest.raises(SchemaError, match=r"has no sweeptrack schema.*sweeptrack --db URL db upgrade"):
         SqlStore(pg_url).list_experiments()
 
 

@@ -1,4 +1,5 @@
-"""What every command shares: the store behind ``--db``, the ``--format`` option, printing.
+"""What every command shares: the store behind ``--db``, the ``--format`` and ``--raw`` options,
+printing.
 
 Nothing heavy is imported here (no SQLAlchemy, no rich), so ``sweeptrack --help`` stays fast.
 """
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["CliContext", "emit", "format_option", "pass_cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_RAW = "sweeptrack.raw"  # click context meta key: --raw was given
 
 
 class CliContext:
@@ -53,8 +56,17 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 def format_option(command: F) -> F:
-    """``--format table|csv|json|md``, passed to the command as a :class:`Format`."""
-    return click.option(
+    """``--format table|csv|json|md``, passed to the command as a :class:`Format`; and ``--raw``,
+    which :func:`emit` reads from the click context (so commands need no parameter for it)."""
+    raw = click.option(
+        "--raw",
+        is_flag=True,
+        expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__(_RAW, value),
+        help="CSV: write text starting with = + - @ as it is (by default a ' is put before it, "
+        "so that a spreadsheet does not run it as a formula).",
+    )
+    fmt = click.option(
         "--format",
         "fmt",
         type=click.Choice([f.value for f in Format], case_sensitive=False),
@@ -62,7 +74,8 @@ def format_option(command: F) -> F:
         show_default=True,
         callback=lambda _ctx, _param, value: Format(value.lower()),
         help="Output format.",
-    )(command)
+    )
+    return fmt(raw(command))
 
 
 def ranking_options(command: F) -> F:
@@ -83,7 +96,8 @@ def ranking_options(command: F) -> F:
 
 
 def emit(report: Report, fmt: Format) -> None:
-    """Print a report to standard output in the chosen format."""
+    """Print a report to standard output in the chosen format (``--raw`` applies to CSV)."""
     from sweeptrack.reports.formats import write_report
 
-    write_report(report, fmt)
+    ctx = click.get_current_context(silent=True)
+    write_report(report, fmt, raw=bool(ctx is not None and ctx.meta.get(_RAW, False)))

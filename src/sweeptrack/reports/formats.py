@@ -5,6 +5,11 @@ optionally, the structured data its JSON output should be. Cells keep their Pyth
 rendering: floats print with ``nan``/``inf``/``-inf`` in every text format, and JSON writes those
 three as strings so the output stays valid JSON (``json.loads`` and ``jq`` both accept it).
 
+Every cell is a user's text, escaped for where it goes: Markdown shows it literally
+(:func:`markdown_text`: HTML, Markdown syntax and ``|`` are escaped), and CSV neutralises text
+that a spreadsheet would run as a formula (:func:`csv_text`: ``'`` before a leading ``=``, ``+``,
+``-``, ``@``, tab or carriage return, unless ``raw``); numbers such as ``-0.5`` stay numbers.
+
 Rich is imported only when a rich table is drawn, so importing this module is cheap.
 
 Example:
@@ -19,9 +24,11 @@ from __future__ import annotations
 
 import csv
 import enum
+import html
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,8 +42,10 @@ __all__ = [
     "Format",
     "Report",
     "Table",
+    "csv_text",
     "format_time",
     "jsonable",
+    "markdown_text",
     "render",
     "text_cell",
     "write_report",
@@ -44,6 +53,13 @@ __all__ = [
 
 _HIGHLIGHT_STYLE = "bold yellow"
 _MAX_PLAIN_WIDTH = 400
+# Backslash-escaped in Markdown: code spans, emphasis, strikethrough, links and images, table
+# cells. `_` only where it can start or end emphasis (an underscore inside a word cannot).
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]|]|(?<![^\W_])_|_(?![^\W_])")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|nan)", re.IGNORECASE)
 
 
 class Format(enum.Enum):
@@ -121,6 +137,34 @@ def text_cell(value: Any, *, exact: bool = False) -> str:
     return str(value)
 
 
+def markdown_text(value: Any) -> str:
+    """A cell (see :func:`text_cell`) as Markdown that shows its text literally.
+
+    HTML is escaped (``<script>`` shows as text), Markdown syntax is backslash-escaped (a
+    ``[x](http://evil)`` is no link, ``*a*`` no emphasis, ``|`` does not end a table cell), and
+    line breaks become ``<br>``.
+
+    >>> markdown_text("<b>[x](http://evil)</b> a|b batch_size _x_")
+    '&lt;b&gt;\\\\[x\\\\](http://evil)&lt;/b&gt; a\\\\|b batch_size \\\\_x\\\\_'
+    """
+    text = html.escape(text_cell(value), quote=False)
+    return _NEWLINE.sub("<br>", _MARKDOWN_SPECIAL.sub(lambda m: "\\" + m[0], text))
+
+
+def csv_text(value: Any, *, raw: bool = False) -> str:
+    """A cell as CSV text, exact (see :func:`text_cell`); text a spreadsheet would read as a
+    formula gets a leading ``'`` unless ``raw``. Numbers, and text that is a number, stay as
+    they are: ``-0.5`` is a number to a spreadsheet, not a formula.
+
+    >>> csv_text('=HYPERLINK("http://evil")'), csv_text(-0.5), csv_text("-1e-3"), csv_text("-1+2")
+    ('\\'=HYPERLINK("http://evil")', '-0.5', '-1e-3', "'-1+2")
+    """
+    text = text_cell(value, exact=True)
+    if raw or not text.startswith(_FORMULA_START) or isinstance(value, (int, float)):
+        return text
+    return text if _NUMBER.fullmatch(text) else "'" + text
+
+
 def jsonable(value: Any) -> Any:
     """``value`` with every non-finite float replaced by ``"nan"``, ``"inf"`` or ``"-inf"``."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -132,17 +176,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def render(report: Report, fmt: Format) -> str:
+def render(report: Report, fmt: Format, *, raw: bool = False) -> str:
     """The report as CSV, JSON or Markdown text (ending with a newline).
 
     Several tables in CSV are separated by a blank line, each block headed by a ``# title`` line.
+    ``raw`` writes CSV cells as they are, formulas included (see :func:`csv_text`).
     For :attr:`Format.TABLE` this gives the plain (uncoloured) rich rendering.
     """
     match fmt:
         case Format.JSON:
             return _render_json(report)
         case Format.CSV:
-            return _render_csv(report.tables)
+            return _render_csv(report.tables, raw=raw)
         case Format.MD:
             return "\n".join(_markdown(table) for table in report.tables)
         case Format.TABLE:
@@ -151,14 +196,14 @@ def render(report: Report, fmt: Format) -> str:
             return buffer.getvalue()
 
 
-def write_report(report: Report, fmt: Format, file: IO[str] | None = None) -> None:
-    """Write the report to ``file`` (default: standard output).
+def write_report(report: Report, fmt: Format, file: IO[str] | None = None, *, raw: bool = False) -> None:
+    """Write the report to ``file`` (default: standard output); ``raw`` as for :func:`render`.
 
     A rich table is coloured only on a terminal; elsewhere (a pipe, a file) it is plain text as
     wide as it needs, so nothing is folded to 80 columns.
     """
     if fmt is not Format.TABLE:
-        (file or sys.stdout).write(render(report, fmt))
+        (file or sys.stdout).write(render(report, fmt, raw=raw))
         return
     from rich.console import Console
 
@@ -185,7 +230,7 @@ def _render_json(report: Report) -> str:
     return json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n"
 
 
-def _render_csv(tables: Sequence[Table]) -> str:
+def _render_csv(tables: Sequence[Table], *, raw: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for index, table in enumerate(tables):
@@ -193,16 +238,14 @@ def _render_csv(tables: Sequence[Table]) -> str:
             if index:
                 buffer.write("\n")
             buffer.write(f"# {table.title or table.name}\n")
-        writer.writerow(table.columns)
-        writer.writerows([text_cell(cell, exact=True) for cell in row] for row in table.rows)
+        writer.writerow([csv_text(column, raw=raw) for column in table.columns])
+        writer.writerows([csv_text(cell, raw=raw) for cell in row] for row in table.rows)
     return buffer.getvalue()
 
 
 def _markdown(table: Table) -> str:
-    def cell(value: Any) -> str:
-        return text_cell(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
-
-    lines = [f"### {table.title}", ""] if table.title else []
+    cell = markdown_text
+    lines = [f"### {cell(table.title)}", ""] if table.title else []
     lines.append("| " + " | ".join(cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
     lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows)

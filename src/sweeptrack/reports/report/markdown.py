@@ -1,7 +1,8 @@
 """The Markdown report: summary, the top-N table, seed groups, comparison, failures and notes.
 
 Compact enough for a pull request comment or a CI log. Every value from the database is shown as
-text: HTML in a param name or value (``<script>``) is escaped, and ``|`` cannot break a table.
+text, escaped by :func:`~sweeptrack.reports.formats.markdown_text` as in every Markdown table:
+HTML in a param name or value (``<script>``) and Markdown syntax (a link, ``|``) show literally.
 
 Example:
     >>> print(render_markdown(collect_report(store, sweep="quickstart")))   # doctest: +SKIP
@@ -11,11 +12,10 @@ Example:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
-from sweeptrack.reports.formats import Format, Report, Table, render, text_cell
+from sweeptrack.reports.formats import Format, Report, Table, markdown_text, render, text_cell
 from sweeptrack.reports.report.model import ReportData, Row
 from sweeptrack.reports.report.values import last_line
 from sweeptrack.reports.runs import short_id
@@ -25,15 +25,10 @@ __all__ = ["MAX_PARAM_COLUMNS", "render_markdown"]
 MAX_PARAM_COLUMNS = 8  # the top-N table shows the most important varying params, the HTML all
 
 
-def _text(value: Any) -> str:
-    return html.escape(text_cell(value), quote=False)
-
-
 def _table(columns: Sequence[Any], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+    """A Markdown table; the renderer escapes every cell and the title."""
     table = Table(
-        columns=tuple(_text(c) for c in columns),
-        rows=tuple(tuple(_text(cell) for cell in row) for row in rows),
-        title=None if title is None else _text(title),
+        columns=tuple(text_cell(c) for c in columns), rows=tuple(tuple(r) for r in rows), title=title
     )
     return render(Report(tables=(table,)), Format.MD)
 
@@ -50,13 +45,13 @@ def _summary(data: ReportData) -> list[str]:
     objectives = ", ".join(f"{o.metric} ({o.goal}, {o.summary})" for o in data.objectives) or "none"
     c = s.compute
     lines = [
-        f"- **experiment**: {_text(data.source.experiment)}"
+        f"- **experiment**: {markdown_text(data.source.experiment)}"
         + (f" · **state**: {s.state}" if s.state else ""),
-        f"- **objective**: {_text(objectives)}",
+        f"- **objective**: {markdown_text(objectives)}",
         f"- **trials**: {s.trials}" + (f" ({counts})" if counts else ""),
     ]
     if s.best is not None:
-        best = f"{_text(s.best.name)} (`{short_id(s.best.run_id)}`) = {_text(s.best.value)}"
+        best = f"{markdown_text(s.best.name)} (`{short_id(s.best.run_id)}`) = {markdown_text(s.best.value)}"
         lines.append(f"- **best**: {best}")
     lines.append(f"- **wall time**: {_seconds(s.wall_seconds)}")
     lines.append(
@@ -142,14 +137,16 @@ def _notes(data: ReportData) -> str:
         return ""
     lines = ["### Notes", ""]
     lines += [
-        f"- **{section}**: {_text(line)}" for section, notes in sorted(data.notes.items()) for line in notes
+        f"- **{section}**: {markdown_text(line)}"
+        for section, notes in sorted(data.notes.items())
+        for line in notes
     ]
     return "\n".join(lines) + "\n"
 
 
 def render_markdown(data: ReportData) -> str:
     """The report as Markdown text (ending with a newline)."""
-    parts = [f"## {_text(data.title)}\n", "\n".join(_summary(data)) + "\n", _top(data)]
+    parts = [f"## {markdown_text(data.title)}\n", "\n".join(_summary(data)) + "\n", _top(data)]
     parts += [_seed_groups(data), _comparison(data), _failures(data), _notes(data)]
     footer = f"_sweeptrack report v{data.version}, generated {data.generated_at}_\n"
     return "\n".join(part for part in [*parts, footer] if part)

@@ -3,6 +3,10 @@
 SQLite runs in WAL mode with a long busy timeout, and every write transaction starts with
 ``BEGIN IMMEDIATE``: a deferred transaction that upgrades from reading to writing while another
 process writes fails at once with "database is locked" whatever the timeout, an immediate one waits.
+
+A SQLite file this process cannot write (its mode, a read-only folder or mount) is opened read-only
+so that it can still be read (``mode=ro`` or ``immutable=1``, see :func:`_read_only_url`), and
+creates no file beside it; :func:`read_only_reason` says why such an engine cannot write.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -21,10 +26,12 @@ from sqlalchemy.pool import StaticPool
 
 from sweeptrack.core.errors import StoreError
 
-__all__ = ["WRITE", "make_engine", "parse_db_url", "sqlite_path"]
+__all__ = ["WRITE", "make_engine", "parse_db_url", "read_only_reason", "sqlite_path"]
 
 # Execution option that marks a connection whose transactions write (see module docstring).
 WRITE = "sweeptrack_write"
+# Execution option of an engine opened read-only: why it cannot write (absent when it can).
+READ_ONLY = "sweeptrack_read_only"
 BUSY_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10
 
@@ -69,7 +76,8 @@ def sqlite_path(url: URL) -> Path | None:
 
 
 def make_engine(url: URL) -> Engine:
-    """Create (without connecting) the engine for a parsed URL."""
+    """Create (without connecting) the engine for a parsed URL; a SQLite file that this process
+    cannot write is opened read-only (see :func:`read_only_reason`)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     return create_engine(
@@ -79,14 +87,22 @@ def make_engine(url: URL) -> Engine:
     )
 
 
+def read_only_reason(engine: Engine) -> str | None:
+    """Why ``engine`` was opened read-only (``"folder /x is read-only"``), or None if it can write."""
+    reason = engine.get_execution_options().get(READ_ONLY)
+    return None if reason is None else str(reason)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_path(url)
-    if path is not None:
-        _check_sqlite_location(path)
+    reason = None if path is None else _check_sqlite_location(path)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}}
     if path is None:
         # One shared connection, so the writer thread and the caller see the same in-memory data.
         kwargs["poolclass"] = StaticPool
+    elif reason is not None:
+        url = _read_only_url(path)
+        kwargs["execution_options"] = {READ_ONLY: reason}
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -95,7 +111,7 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if path is not None:
+        if path is not None and reason is None:
             _use_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index inserts stay in memory
@@ -126,19 +142,47 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
-def _check_sqlite_location(path: Path) -> None:
+def _check_sqlite_location(path: Path) -> str | None:
+    """Refuse a path SQLite cannot use; None if the file can be written (or created), else why
+    it must be opened read-only."""
     folder = path.parent
     if path.is_dir():
         raise StoreError(f"SQLite database path {path} is a directory; give a file path")
     if not folder.is_dir():
         raise StoreError(f"cannot open SQLite database {path}: folder {folder} does not exist")
-    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-        raise StoreError(f"cannot open SQLite database {path}: the file is not writable")
+    if not path.exists():
+        if not _folder_writable(folder):
+            raise StoreError(
+                f"cannot open SQLite database {path}: folder {folder} is not writable "
+                "(SQLite needs it for its journal); choose another --db path"
+            )
+        return None
+    # Opening is the honest test: os.access says yes to root, even on a read-only mount.
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError as exc:
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+        except OSError as exc_read:
+            raise StoreError(f"cannot open SQLite database {path}: {exc_read.strerror}") from None
+        return f"{path} is read-only ({exc.strerror})"
     if not _folder_writable(folder):
-        raise StoreError(
-            f"cannot open SQLite database {path}: folder {folder} is not writable "
-            "(SQLite needs it for its journal); choose another --db path"
-        )
+        return f"folder {folder} is read-only"
+    return None
+
+
+def _read_only_url(path: Path) -> URL:
+    """A URL that opens ``path`` read-only.
+
+    With a ``-wal`` file beside it (a writer is at work, or died) it is ``mode=ro``, which reads
+    the WAL through the existing ``-shm`` file. Without one no writer is at work, and the file is
+    read as immutable: ``mode=ro`` would have to create ``-wal`` and ``-shm`` files, which a
+    read-only folder refuses, and which elsewhere would stay behind, owned by the reader, where
+    the owner's next writer could not write them.
+    """
+    wal = path.with_name(path.name + "-wal")
+    query = {"mode": "ro"} if wal.exists() else {"immutable": "1"}
+    return URL.create("sqlite", database=f"file:{quote(str(path))}", query={**query, "uri": "true"})
 
 
 def _folder_writable(folder: Path) -> bool:

@@ -28,7 +28,7 @@ from sweeptrack.core.model import (
 )
 from sweeptrack.tracking.sql import ingest, migrate, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
-from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, sqlite_path
+from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, read_only_reason, sqlite_path
 from sweeptrack.tracking.store import Store
 
 __all__ = ["SqlStore"]
@@ -45,6 +45,8 @@ class SqlStore(Store):
     SQLite file that is missing or older is upgraded in place; any other database that is not at the
     current revision raises :class:`SchemaError` telling to run ``sweeptrack db upgrade``. With
     ``create=False`` (what read-only commands use) a missing SQLite file is an error, not a new file.
+    A SQLite file this process cannot write is opened read-only: reads work, a write raises
+    :class:`StoreError` saying why.
 
     Example:
         >>> store = SqlStore("sqlite:///sweeptrack.db")          # doctest: +SKIP
@@ -106,13 +108,15 @@ class SqlStore(Store):
                     f"database {self.display_url} is at schema revision {revision!r}, newer than "
                     f"this sweeptrack knows ({t.HEAD_REVISION!r}); upgrade sweeptrack"
                 )
-            if self._auto_upgrade:
+            read_only = read_only_reason(engine)
+            if self._auto_upgrade and read_only is None:
                 migrate.upgrade(engine)
                 return
             state = "has no sweeptrack schema" if revision is None else f"is at {revision!r}"
+            where = "" if read_only is None else f" with write access to it ({read_only} here)"
             raise SchemaError(
                 f"database {self.display_url} {state}, this sweeptrack needs "
-                f"{t.HEAD_REVISION!r}; run `sweeptrack db upgrade --db URL`"
+                f"{t.HEAD_REVISION!r}; run `sweeptrack --db URL db upgrade`{where}"
             )
 
     @contextlib.contextmanager
@@ -133,6 +137,7 @@ class SqlStore(Store):
         if outer is not None:
             yield outer
             return
+        self._check_writable(self.engine)
         try:
             with self._translate_errors(), self.engine.connect() as conn:
                 conn = conn.execution_options(**{WRITE: True})
@@ -154,6 +159,14 @@ class SqlStore(Store):
         """Write ``events`` in order, in one transaction: all of them or, on an error, none."""
         with self._write():
             super().apply(events)
+
+    def _check_writable(self, engine: Engine) -> None:
+        reason = read_only_reason(engine)
+        if reason is not None:
+            raise StoreError(
+                f"cannot write to database {self.display_url}: {reason}, so it is open read-only; "
+                "give a database you can write with --db"
+            )
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -417,6 +430,7 @@ class SqlStore(Store):
         """Bring the database to the current revision; returns (before, after)."""
         engine = make_engine(self.url)
         try:
+            self._check_writable(engine)
             with self._translate_errors():
                 return migrate.upgrade(engine)
         finally:
