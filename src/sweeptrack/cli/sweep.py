@@ -136,15 +136,10 @@ def run(
     strict: bool,
 ) -> None:
     """Run the sweep defined in FILE, showing progress, then print its leaderboard."""
-    from sweeptrack.core.errors import SpecError
+    from sweeptrack.spec.runnable import require_command_or_entrypoint
 
     spec = _with_executor(load_spec_file(file, strict=strict), executor, address)
-    if spec.entrypoint is None and spec.command is None:
-        raise SpecError(
-            "this sweep has neither program nor entrypoint; run it from Python with "
-            f'st.run_sweep("{file}", function=train)',
-            source=str(file),
-        )
+    require_command_or_entrypoint(spec, file)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec)
 

@@ -21,7 +21,13 @@ from sweeptrack.core.errors import SpecError
 from sweeptrack.spec.model import SweepSpec
 from sweeptrack.spec.yamlio import parse_yaml
 
-__all__ = ["check_runnable", "resolve_program", "runs_as_module", "search_path"]
+__all__ = [
+    "check_runnable",
+    "require_command_or_entrypoint",
+    "resolve_program",
+    "runs_as_module",
+    "search_path",
+]
 
 _MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
@@ -43,6 +49,21 @@ def check_runnable(spec: SweepSpec, cwd: Path) -> None:
         _check_entrypoint(spec, spec.entrypoint, cwd)
     elif spec.program is not None:
         resolve_program(spec, cwd)
+
+
+def require_command_or_entrypoint(spec: SweepSpec, file: str | Path) -> None:
+    """A sweep run from the command line needs a program or an entrypoint; a file with neither
+    is run from Python with the training function (``st.run_sweep(file, function=train)``).
+
+    Raises:
+        SpecError: the spec has neither.
+    """
+    if spec.entrypoint is None and spec.command is None:
+        raise SpecError(
+            "this sweep has neither program nor entrypoint; run it from Python with "
+            f'st.run_sweep("{file}", function=train)',
+            source=str(file),
+        )
 
 
 def resolve_program(spec: SweepSpec, cwd: Path) -> Path:
