@@ -236,3 +236,25 @@ def test_a_fed_pruner_has_no_such_note(write_spec: SpecWriter, workdir: Path) ->
     assert code == 0 and "pruning never got" not in out
     code, out, _ = cli(workdir, "sweep", "show", "starved", "--format", "json")
     assert "pruning" not in json.loads(out)
+
+
+def test_a_sweep_without_metric_resumes_to_its_budget(write_spec: SpecWriter, workdir: Path) -> None:
+    (workdir / "main.py").write_text(PROGRAM)
+    spec = write_spec(
+        "g.yaml", "name: plain\nprogram: main.py\nmethod: grid\nparameters: {a: {values: [1, 2, 3]}}\n"
+    )
+    code, out, err = cli(workdir, "sweep", "run", str(spec), "--trials", "2")
+    assert code == 0 and ") stopped: 2 trials, 2 finished" in out, err
+    code, out, err = cli(workdir, "sweep", "resume", "plain")
+    assert code == 0 and ") finished: 3 trials, 3 finished, 0 pruned, 0 failed" in out, err
+    runs = trials(workdir, "plain")
+    assert sorted(run.params["a"] for run in runs) == [1, 2, 3]
+    assert {run.status for run in runs} == {RunStatus.FINISHED}
+
+
+def test_leaderboard_of_a_sweep_ranks_by_its_metric_by_default(write_spec: SpecWriter, workdir: Path) -> None:
+    spec = write_spec("q.yaml", STARVED.replace("trialfns_ret:train", "trialfns:quadratic"))
+    assert cli(workdir, "sweep", "run", str(spec))[0] == 0
+    code, out, err = cli(workdir, "leaderboard", "--sweep", "starved", "--format", "json")
+    assert code == 0, err
+    assert [row["params.x"] for row in json.loads(out)][:2] == [3, 2]
