@@ -9,12 +9,10 @@ counts trial numbers, so parallel workers, retries and resume never exceed it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -22,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_env
 from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
@@ -231,7 +230,7 @@ class Controller:
                     params,
                     python=self.python or sys.executable,
                     environ=os.environ,
-                    json_file_dir=self._args_dir(run_id),
+                    json_file_dir=args_dir(self.artifacts.root, run_id),
                 )
             )
         return TrialRequest(
@@ -247,30 +246,12 @@ class Controller:
             search_path=self._search_path,
             timeout=self.spec.trial_timeout,
             resources=self.spec.resources,
-            env={ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}", **self._module_path()},
+            env={
+                ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}",
+                **module_env(self.spec, self._search_path, os.environ),
+            },
             artifact_root=str(self.artifacts.root),
         )
-
-    def _module_path(self) -> dict[str, str]:
-        """``python -m ${program}`` imports the program from the working directory, then the
-        spec's folder, as an entrypoint module would be."""
-        from sweeptrack.spec.runnable import runs_as_module
-
-        if not runs_as_module(self.spec):
-            return {}
-        inherited = os.environ.get("PYTHONPATH")
-        return {"PYTHONPATH": os.pathsep.join([*self._search_path, *([inherited] if inherited else [])])}
-
-    def _args_dir(self, run_id: str) -> Path:
-        """Where ``${args_json_file}`` writes a trial's args.json; removed when the trial ends."""
-        return self.artifacts.root.parent / ".sweeptrack-args" / run_id
-
-    def _drop_args_file(self, run_id: str) -> None:
-        folder = self._args_dir(run_id)
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            with contextlib.suppress(OSError):  # other sweeps' trials may still use it
-                folder.parent.rmdir()
 
     # -- messages ---------------------------------------------------------------------------------
     def _handle(self, messages: Sequence[TrialMessage]) -> None:
@@ -295,7 +276,7 @@ class Controller:
         """A staged trial cancelled before it started: nothing of it is written or counted, and
         its number runs again (at once, or when the sweep is resumed)."""
         del self.ledger.running[trial.run_id]
-        self._drop_args_file(trial.run_id)
+        drop_args_dir(self.artifacts.root, trial.run_id)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
         again = Pending(number=trial.number, attempt=trial.attempt, params=trial.params)
         self.ledger.pending.appendleft(again)
@@ -335,7 +316,7 @@ class Controller:
                 self.metric_check.saw(trial.run_id, taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
-        self._drop_args_file(trial.run_id)
+        drop_args_dir(self.artifacts.root, trial.run_id)
         error = finished.error or trial.stop_reason
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
         self.metric_check.some_run = self.metric_check.some_run or trial.run_id
@@ -429,7 +410,7 @@ class Controller:
             self._handle(self.executor.poll(0.1))
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
-            self._drop_args_file(trial.run_id)
+            drop_args_dir(self.artifacts.root, trial.run_id)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
                 self.ledger.counts.add(status)
