@@ -5,6 +5,11 @@ The format is a superset of the W&B sweep config (every valid W&B config loads a
 sweeptrack keys listed in :data:`SWEEPTRACK_KEYS`. Loading checks the file only; whether the
 entrypoint imports or the program exists is :func:`sweeptrack.spec.runnable.check_runnable`'s job.
 
+The independent parts of a file are checked one after the other and every mistake is kept, so a
+file with several is refused once, with all of them (:class:`~sweeptrack.core.errors.SpecProblems`).
+What W&B's backend tolerates (an unknown top-level key, ``entity: null``, a ``/`` in a parameter
+name) loads with a warning in ``spec.warnings``; ``strict=True`` refuses it instead.
+
 Example:
     >>> spec = load_spec_text('''
     ... method: random
@@ -32,6 +37,8 @@ from sweeptrack.spec.model import (
     ExecutorSpec,
     ExecutorType,
     Method,
+    MetricSpec,
+    PrunerSpec,
     PrunerType,
     Resources,
     SpecWarning,
@@ -93,23 +100,13 @@ def load_spec_text(
     if method is not None:
         check(parse_scheduler, root, method)
     params = check(_parameters, root, method)
-    pruner = (
-        check(parse_early_terminate, root.section("early_terminate")) if "early_terminate" in root else None
-    )
-    needs_objective = method not in UNRANKED_METHODS or "early_terminate" in root
-    metrics = check(parse_objectives, root, method or Method.RANDOM, required=needs_objective)
-    if metrics is not None and len(metrics) > 1 and pruner is not None and pruner.type is not PrunerType.NONE:
-        problems.errors.append(
-            root.error(
-                "early_terminate", "pruning needs a single metric; Optuna cannot prune several objectives"
-            )
-        )
+    pruner = check(_early_terminate, root)
+    metrics = check(_objectives, root, method, pruner)
     to_run = check(_what_to_run, root)
     check(_check_wandb_metadata, root)
     fields: dict[str, Any] = {key: check(read, root) for key, read in _FIELDS.items()}
     problems.raise_if_any(strict=strict)
     assert method is not None and params is not None and metrics is not None and to_run is not None
-    project = root.get("project")
     return SweepSpec(
         text=text,
         source=source,
@@ -120,13 +117,37 @@ def load_spec_text(
         nested=frozenset(params.nested),
         name=root.get("name"),
         description=root.get("description"),
-        experiment=root.string("experiment", project or "default") or "default",
         entrypoint=to_run[0],
         program=to_run[1],
         command=to_run[2],
         pruner=pruner,
         warnings=tuple(problems.warnings),
         **fields,
+    )
+
+
+def _early_terminate(root: Section) -> PrunerSpec | None:
+    return parse_early_terminate(root.section("early_terminate")) if "early_terminate" in root else None
+
+
+def _objectives(root: Section, method: Method | None, pruner: PrunerSpec | None) -> tuple[MetricSpec, ...]:
+    """The metrics; none is needed by grid and random without early_terminate (nor checked for
+    when the method itself is wrong, which is reported already)."""
+    needs_objective = method is not None and (method not in UNRANKED_METHODS or "early_terminate" in root)
+    metrics = parse_objectives(root, method or Method.RANDOM, required=needs_objective)
+    if len(metrics) > 1 and pruner is not None and pruner.type is not PrunerType.NONE:
+        raise root.error(
+            "early_terminate", "pruning needs a single metric; Optuna cannot prune several objectives"
+        )
+    return metrics
+
+
+def _experiment(root: Section) -> str:
+    """``experiment:``, else W&B's ``project:`` (when it is a name), else ``default``."""
+    project = root.get("project")
+    return (
+        root.string("experiment", project if isinstance(project, str) and project.strip() else None)
+        or "default"
     )
 
 
@@ -284,6 +305,7 @@ def _system_metrics_interval(root: Section) -> float:
 
 
 _FIELDS: dict[str, Callable[[Section], Any]] = {
+    "experiment": _experiment,
     "run_cap": lambda root: root.integer("run_cap", minimum=1),
     "seed": _seed,
     "parallel": lambda root: root.integer("parallel", 1, minimum=1) or 1,
