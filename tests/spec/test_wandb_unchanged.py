@@ -80,12 +80,19 @@ def test_a_module_program_resolves_as_python_m_finds_it(layout: str, tmp_path: P
 
 def test_a_missing_module_program_names_both_files(tmp_path: Path) -> None:
     spec = load_spec(module_spec(tmp_path))
-    with pytest.raises(SpecError) as info:
-        check_runnable(spec, tmp_path)
-    assert str(info.value) == (
-        f"{tmp_path}/sweep.yaml:2 program: module 'pkg.train' not found: no pkg/train.py or "
+    message = (
+        "sweep.yaml:2 program: module 'pkg.train' not found: no pkg/train.py or "
         f"pkg/train/__main__.py in {tmp_path}"
     )
+    with pytest.raises(SpecError) as info:
+        check_runnable(spec, tmp_path)
+    assert str(info.value) == f"{tmp_path}/{message}"
+    done = sweeptrack("sweep", "run", "sweep.yaml", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, f"error: {message}\n")
+    done = sweeptrack("sweep", "validate", "sweep.yaml", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stderr == f"warning: {message}; sweep run refuses it until it is there\n"
+    assert not (tmp_path / "sweeptrack.db").exists()
 
 
 def test_a_console_script_on_path_is_a_program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
