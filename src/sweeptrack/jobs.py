@@ -141,8 +141,10 @@ def plan_submission(
         JobError: the working directory is missing or does not contain ``file``.
     """
     from sweeptrack.spec.load import load_spec
+    from sweeptrack.spec.runnable import require_command_or_entrypoint
 
     spec = load_spec(file)
+    require_command_or_entrypoint(spec, file)  # the job runs `sweep run`, which needs one
     spec_file = file.resolve()
     folder = _working_dir(spec_file, working_dir)
     try:

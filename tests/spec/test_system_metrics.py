@@ -31,8 +31,10 @@ def test_interval_is_a_duration_and_zero_turns_it_off(value: str, seconds: float
 
 
 def test_a_misspelt_key_is_named_with_the_right_one() -> None:
+    spec = load_spec_text(BASE + "system_metric_interval: 5s\n")
+    assert "did you mean 'system_metrics_interval'" in str(spec.warnings[0])
     with pytest.raises(SpecError, match="did you mean 'system_metrics_interval'"):
-        load_spec_text(BASE + "system_metric_interval: 5s\n")
+        load_spec_text(BASE + "system_metric_interval: 5s\n", strict=True)
 
 
 def test_a_bad_interval_names_its_line_and_key() -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli, ranking_options
 from sweeptrack.reports.formats import Format
 
+if TYPE_CHECKING:
+    from sweeptrack.core.model import Goal, Sweep
+
 __all__ = ["leaderboard"]
 
 
 @click.command()
-@click.option("--metric", "-m", required=True, help="The metric to rank runs by.")
+@click.option("--metric", "-m", help="The metric to rank runs by (default: the --sweep's metric).")
 @ranking_options
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--experiment", "-e", help="Only runs of this experiment.")
@@ -21,7 +26,7 @@ __all__ = ["leaderboard"]
 @pass_cli
 def leaderboard(
     cli: CliContext,
-    metric: str,
+    metric: str | None,
     summary: str,
     goal: str | None,
     top: int,
@@ -35,14 +40,35 @@ def leaderboard(
     from sweeptrack.reports.leaderboard import leaderboard as build_leaderboard
     from sweeptrack.tracking.query import Summary
 
+    found = None if sweep is None else cli.store.get_sweep(sweep)
+    chosen = Goal(goal.lower()) if goal else None
+    if metric is None:
+        metric, spec_goal = _sweep_metric(found)
+        chosen = chosen or spec_goal
     board = build_leaderboard(
         cli.store,
         metric,
-        goal=Goal(goal.lower()) if goal else None,
+        goal=chosen,
         summary=Summary(summary.lower()),
         top=top,
         experiment=experiment,
-        sweep=None if sweep is None else cli.store.get_sweep(sweep).id,
+        sweep=None if found is None else found.id,
         filter=filter_,
     )
     emit(board.report(), fmt)
+
+
+def _sweep_metric(found: Sweep | None) -> tuple[str, Goal]:
+    """The metric a sweep ranks by (its spec's), or a one-line error that asks for --metric."""
+    from sweeptrack.core.errors import SweepTrackError
+    from sweeptrack.spec.load import load_spec_text
+
+    if found is None:
+        raise click.UsageError("Missing option '--metric' (or give --sweep to rank by the sweep's metric)")
+    try:
+        spec = load_spec_text(found.spec, source=found.name)
+    except SweepTrackError:
+        spec = None
+    if spec is None or not spec.metrics:
+        raise SweepTrackError(f"sweep {found.name!r} has no metric; pass --metric NAME to rank its runs")
+    return spec.metric.name, spec.metric.goal

@@ -1,7 +1,8 @@
 """The ``sweeptrack`` command: the top-level group, ``--db``, and the one place errors are printed.
 
 Every :class:`~sweeptrack.core.errors.SweepTrackError` (and a database driver error that escaped
-the store) becomes one line ``error: <message>`` on standard error and exit status 2, the status
+the store) becomes one line ``error: <message>`` (a spec with several problems: one line each) on
+standard error and exit status 2, the status
 click gives usage errors; never a traceback. Commands import SQLAlchemy, rich and the reports only
 when they run, so ``sweeptrack --help`` stays fast.
 """
@@ -22,7 +23,7 @@ from sweeptrack.cli.leaderboard import leaderboard
 from sweeptrack.cli.report import report
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
-from sweeptrack.core.errors import SweepTrackError
+from sweeptrack.core.errors import SpecProblems, SweepTrackError
 
 __all__ = ["cli", "main"]
 
@@ -36,7 +37,8 @@ class CommandError(click.ClickException):
     exit_code = ERROR_EXIT_CODE
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.format_message()}", file=file or sys.stderr)
+        for line in self.format_message().splitlines():  # several problems: one line each
+            click.echo(f"error: {line}", file=file or sys.stderr)
 
 
 class _Group(click.Group):
@@ -45,6 +47,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except SpecProblems as exc:
+            raise CommandError("\n".join(exc.lines())) from None
         except SweepTrackError as exc:
             raise CommandError(_one_line(str(exc))) from None
         except Exception as exc:

@@ -21,20 +21,22 @@ def _clock(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def describe(p: SweepProgress, metric: str) -> str:
+def describe(p: SweepProgress, metric: str | None) -> str:
+    """One line of progress; a sweep without a metric has no best value to show."""
     total = "" if p.budget is None else f"/{p.budget}"
     done = p.finished + p.pruned + p.failed + p.killed
     best = "-" if p.best_value is None else f"{p.best_value:.6g} (trial {p.best_trial})"
+    ranked = "" if metric is None else f" | best {metric} {best}"
     return (
         f"{p.name}: {done}{total} done, {p.running} running, {p.finished} finished, {p.pruned} pruned, "
-        f"{p.failed} failed | best {metric} {best} | elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
+        f"{p.failed} failed{ranked} | elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
     )
 
 
 class ProgressDisplay:
     """Callable given to the controller; use as a context manager around the sweep."""
 
-    def __init__(self, metric: str, *, live: bool | None = None) -> None:
+    def __init__(self, metric: str | None, *, live: bool | None = None) -> None:
         self.metric = metric
         self.live = sys.stdout.isatty() if live is None else live
         self._live: Any = None

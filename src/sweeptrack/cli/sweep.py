@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,61 +16,99 @@ if TYPE_CHECKING:
 
 __all__ = ["sweep"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 @click.group()
 def sweep() -> None:
     """Define, run, resume and inspect hyperparameter sweeps."""
 
 
+def strict_option(command: F) -> F:
+    """``--strict``: what W&B tolerates (and sweeptrack warns about) is an error instead."""
+    return click.option(
+        "--strict", is_flag=True, help="Treat warnings about the spec as errors (nothing is run)."
+    )(command)
+
+
 @sweep.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def validate(file: Path) -> None:
+@strict_option
+def validate(file: Path, strict: bool) -> None:
     """Check a sweep file without running it (nothing is written)."""
     from sweeptrack.search import Search
-    from sweeptrack.spec.load import load_spec
-    from sweeptrack.spec.runnable import check_runnable
 
-    spec = load_spec(file)
-    check_runnable(spec, Path.cwd())
+    spec = load_spec_file(file, strict=strict)
+    _check_program(spec, strict=strict)
     grid = Search(spec).grid_size  # also checks what only the sampler can (e.g. a missing torch)
     limits = [n for n in (spec.run_cap, grid) if n is not None]
     budget = f"{min(limits)} trials" if limits else "until stopped"
-    runs = spec.entrypoint or " ".join(spec.command or (spec.program or "",))
+    if spec.entrypoint is None and spec.command is None:
+        runs = f"a Python function: st.run_sweep({str(file)!r}, function=train)"
+    else:
+        runs = spec.entrypoint or " ".join(spec.command or ())
     pruner = spec.pruner.type.value if spec.pruner else "none"
-    metrics = ", ".join(f"{m.name} ({m.goal.value})" for m in spec.metrics)
+    metrics = ", ".join(f"{m.name} ({m.goal.value})" for m in spec.metrics) or "none (trials are not ranked)"
     click.echo(
         f"{file}: ok: method {spec.method.value}, {len(spec.parameters)} parameters, metric {metrics}, "
         f"pruner {pruner}, budget {budget}, parallel {spec.parallel}, runs {runs}"
     )
 
 
-def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> None:
+def _check_program(spec: SweepSpec, *, strict: bool) -> None:
+    """The entrypoint must import; a program that is not there (a file validated outside its
+    checkout) is a warning, which ``sweep run`` and ``--strict`` make an error."""
+    from sweeptrack.core.errors import SpecError
+    from sweeptrack.spec.runnable import check_runnable
+
+    try:
+        check_runnable(spec, Path.cwd())
+    except SpecError as exc:
+        if strict or spec.program is None or exc.path != "program":
+            raise
+        click.echo(f"warning: {exc}; sweep run refuses it until it is there", err=True)
+
+
+def _run(cli: CliContext, controller_args: dict[str, object], spec: SweepSpec) -> None:
     from sweeptrack.cli.progress import ProgressDisplay
     from sweeptrack.controller import open_sweep
     from sweeptrack.core.model import SweepState
-    from sweeptrack.reports.leaderboard import leaderboard
 
+    metric = spec.metrics[0].name if spec.metrics else None
     with ProgressDisplay(metric) as display:
         controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
+        controller.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
         result = controller.run()
+    starved = f"; {result.pruner_starved}" if result.pruner_starved else ""
     click.echo(
         f"sweep {result.name} ({result.sweep_id[:8]}) {result.state.value}: {result.trials} trials, "
-        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed, {result.elapsed:.1f} s"
+        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed, "
+        f"{result.elapsed:.1f} s{starved}"
     )
-    spec = controller.spec
-    if result.finished:
-        board = leaderboard(
-            cli.store,
-            metric,
-            goal=spec.metric.goal,
-            top=10,
-            sweep=result.sweep_id,
-            filter="status = 'finished'",
-        )
-        emit(board.report(), Format.TABLE)
+    _show_trials(cli, spec, result.sweep_id, result.finished)
     click.echo(f"report: {report_command(cli.db, result.name)}")
     if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
         raise click.exceptions.Exit(1)
+
+
+def _show_trials(cli: CliContext, spec: SweepSpec, sweep_id: str, finished: int) -> None:
+    """The leaderboard; without a metric, the sweep's trials (nothing ranks them)."""
+    from sweeptrack.reports.leaderboard import leaderboard
+    from sweeptrack.reports.runs import runs_report
+
+    if not spec.metrics:
+        emit(runs_report(cli.store.search_runs(sweep=sweep_id, order_by="start_time ASC")), Format.TABLE)
+        click.echo("no metric: pass --metric NAME to leaderboard or report to rank these trials")
+    elif finished:
+        board = leaderboard(
+            cli.store,
+            spec.metric.name,
+            goal=spec.metric.goal,
+            top=10,
+            sweep=sweep_id,
+            filter="status = 'finished'",
+        )
+        emit(board.report(), Format.TABLE)
 
 
 @sweep.command()
@@ -83,6 +122,7 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
 )
 @click.option("--resume", is_flag=True, help="Continue this spec's newest sweep instead of starting one.")
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@strict_option
 @pass_cli
 def run(
     cli: CliContext,
@@ -93,11 +133,15 @@ def run(
     address: str | None,
     resume: bool,
     artifacts: str | None,
+    strict: bool,
 ) -> None:
     """Run the sweep defined in FILE, showing progress, then print its leaderboard."""
-    spec = _with_executor(load_spec_file(file), executor, address)
+    from sweeptrack.spec.runnable import require_command_or_entrypoint
+
+    spec = _with_executor(load_spec_file(file, strict=strict), executor, address)
+    require_command_or_entrypoint(spec, file)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
-    _run(cli, {**args, "artifacts": artifacts}, spec.metric.name)
+    _run(cli, {**args, "artifacts": artifacts}, spec)
 
 
 def report_command(db: str, name: str) -> str:
@@ -107,10 +151,14 @@ def report_command(db: str, name: str) -> str:
     return shlex.join(["sweeptrack", "--db", db, "report", name, "--out", f"{name}-report.html"])
 
 
-def load_spec_file(file: Path) -> SweepSpec:
+def load_spec_file(file: Path, *, strict: bool = False) -> SweepSpec:
+    """The spec in ``file``; its warnings are printed to standard error (errors with ``strict``)."""
     from sweeptrack.spec.load import load_spec
 
-    return load_spec(file)
+    spec = load_spec(file, strict=strict)
+    for warning in spec.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return spec
 
 
 def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -> SweepSpec:
@@ -149,7 +197,7 @@ def resume(
         spec = _with_executor(spec, None, address)
     sweep_id = cli.store.get_sweep(ref).id
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "resume": sweep_id, "artifacts": artifacts}
-    _run(cli, args, spec.metric.name)
+    _run(cli, args, spec)
 
 
 @sweep.command("list")

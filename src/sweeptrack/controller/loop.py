@@ -10,6 +10,7 @@ counts trial numbers, so parallel workers, retries and resume never exceed it.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import sys
@@ -19,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_env
+from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
@@ -29,6 +32,7 @@ from sweeptrack.core.events import (
     ParamsLogged,
     RunEnded,
     RunStarted,
+    TagsSet,
     merge_metric_batches,
 )
 from sweeptrack.core.model import Goal, RunStatus, SweepState
@@ -41,7 +45,7 @@ from sweeptrack.executors.base import (
     TrialStarted,
 )
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
-from sweeptrack.spec.model import SweepSpec
+from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.store import Store
 from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
@@ -97,6 +101,9 @@ class Controller:
         self._target_met = False
         self._state = SweepState.FINISHED
         self._objective_names = frozenset(metric.name for metric in spec.metrics)
+        self.metric_check = MetricCheck(spec)  # warns once when the first trial never logged it
+        # Where a warning goes as it happens (the CLI prints it); the "sweeptrack" logger without.
+        self.on_warning: Callable[[str], None] | None = None
         self.closers: list[Callable[[], None]] = []  # run when the sweep ends, whatever the way
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -111,6 +118,7 @@ class Controller:
                     self._flush_events(force=True)
                 if not self.ledger.running and not self._can_dispatch():
                     self._settle_state()
+                    self._note_starved_pruner()
                     break
                 self._handle(self.executor.poll(0.05))
                 self._flush_events(force=False)
@@ -215,14 +223,14 @@ class Controller:
         from sweeptrack.spec.command import build_argv
 
         argv = None
-        if self.spec.entrypoint is None:
+        if self.spec.command is not None:  # neither command nor entrypoint: a function sweep
             argv = tuple(
                 build_argv(
                     self.spec,
                     params,
                     python=self.python or sys.executable,
                     environ=os.environ,
-                    json_file_dir=self.artifacts.root.parent / ".sweeptrack-args" / run_id,
+                    json_file_dir=args_dir(self.artifacts.root, run_id),
                 )
             )
         return TrialRequest(
@@ -238,7 +246,10 @@ class Controller:
             search_path=self._search_path,
             timeout=self.spec.trial_timeout,
             resources=self.spec.resources,
-            env={ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}"},
+            env={
+                ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}",
+                **module_env(self.spec, self._search_path, os.environ),
+            },
             artifact_root=str(self.artifacts.root),
         )
 
@@ -265,12 +276,13 @@ class Controller:
         """A staged trial cancelled before it started: nothing of it is written or counted, and
         its number runs again (at once, or when the sweep is resumed)."""
         del self.ledger.running[trial.run_id]
+        drop_args_dir(self.artifacts.root, trial.run_id)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
         again = Pending(number=trial.number, attempt=trial.attempt, params=trial.params)
         self.ledger.pending.appendleft(again)
 
     def _ingest(self, trial: Running, events: Sequence[Event]) -> None:
-        objective = self.spec.metric.name
+        objective = self.spec.metrics[0].name if self.spec.metrics else None
         watched = self._objective_names
         prunable = len(self.spec.metrics) == 1
         for event in events:
@@ -279,12 +291,14 @@ class Controller:
             self._pending_events.append(event)
             if not isinstance(event, MetricsLogged):
                 continue
+            self.metric_check.saw(trial.run_id, event)
             for key, value, step, _ts in event.points:
                 if key not in watched:
                     continue
                 trial.observe(key, value, step)
                 if key != objective or not prunable:
                     continue
+                self.metric_check.pruner_fed = True
                 if self.search.report(trial.search_number, step, value) and not trial.prune_requested:
                     trial.prune_requested = True
                     self.executor.prune(trial.run_id)
@@ -298,10 +312,16 @@ class Controller:
         taken = trial.take_result(finished.result, self.spec, _now_ms())
         if taken is not None:
             self._pending_events.append(taken)
+            if isinstance(taken, MetricsLogged):
+                self.metric_check.saw(trial.run_id, taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
+        drop_args_dir(self.artifacts.root, trial.run_id)
         error = finished.error or trial.stop_reason
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
+        self.metric_check.some_run = self.metric_check.some_run or trial.run_id
+        if status is RunStatus.FINISHED:
+            self._check_metric(trial)
         if status is RunStatus.FINISHED and values is None:
             status = RunStatus.FAILED
             error = f"objective metric {self.spec.metric.name!r} was never logged"
@@ -314,7 +334,8 @@ class Controller:
     def _tell(self, trial: Running, status: RunStatus, values: list[float] | None) -> None:
         if status is RunStatus.FINISHED and values is not None:
             self.search.tell(trial.search_number, Outcome.COMPLETE, values)
-            self._note_best(trial, values[0])
+            if values:  # a sweep without a metric ranks nothing
+                self._note_best(trial, values[0])
         elif status is RunStatus.PRUNED:
             self.search.tell(trial.search_number, Outcome.PRUNED, None)
         else:
@@ -325,6 +346,24 @@ class Controller:
                 )
                 return
         self.ledger.counts.add(status)
+
+    def _check_metric(self, trial: Running) -> None:
+        """The first trial to finish: a metric it never logged is most likely a typo in the spec.
+        The warning is kept as a tag of its run, where ``sweep show`` finds it."""
+        message = self.metric_check.first_finished(trial.run_id, trial.number)
+        if message is None:
+            return
+        self._pending_events.append(TagsSet(run_id=trial.run_id, tags={WARNING_TAG: message}))
+        if self.on_warning is not None:
+            self.on_warning(message)
+        else:  # logging, not warnings.warn: a -W error run must not fail the sweep for it
+            logging.getLogger("sweeptrack").warning(message)
+
+    def _note_starved_pruner(self) -> None:
+        """A pruner that never got a value pruned nothing; a tag of a trial's run says so."""
+        note = self.metric_check.pruner_starved(self.ledger.counts.done)
+        if note is not None and self.metric_check.some_run is not None:
+            self._pending_events.append(TagsSet(run_id=self.metric_check.some_run, tags={PRUNING_TAG: note}))
 
     def _note_best(self, trial: Running, value: float) -> None:
         goal = self.spec.metric.goal
@@ -371,6 +410,7 @@ class Controller:
             self._handle(self.executor.poll(0.1))
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
+            drop_args_dir(self.artifacts.root, trial.run_id)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
                 self.ledger.counts.add(status)
@@ -430,6 +470,8 @@ class Controller:
             best_value=self.ledger.best.value,
             best_params=dict(self.ledger.best.params),
             elapsed=time.monotonic() - self._started,
+            warnings=self.metric_check.warnings,
+            pruner_starved=self.metric_check.pruner_starved(counts.done),
         )
 
 

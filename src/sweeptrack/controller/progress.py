@@ -47,3 +47,5 @@ class SweepResult:
     best_value: float | None
     best_params: Mapping[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
+    warnings: tuple[str, ...] = ()  # e.g. the first trial never logged the sweep's metric
+    pruner_starved: str | None = None  # set when the sweep had a pruner that never got a value

@@ -62,8 +62,7 @@ def _tried(runs: Sequence[Run]) -> int:
 
 
 def _past_trial(store: Store, spec: SweepSpec, run: Run) -> PastTrial:
-    objective = spec.metric.name
-    history = store.get_metric_history(run.id, objective) if len(spec.metrics) == 1 else []
+    history = store.get_metric_history(run.id, spec.metrics[0].name) if len(spec.metrics) == 1 else []
     intermediate = {point.step: point.value for point in history}
     if run.status is RunStatus.FINISHED:
         values = spec.objective_values(run)

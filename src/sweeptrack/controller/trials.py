@@ -47,8 +47,8 @@ class Running:
         A float for a metric the trial already logged is the objective without being another
         point of its history; it is kept as the run's ``sweeptrack.objective`` tag for resume.
         """
-        if result is None:
-            return None
+        if result is None or (not spec.metrics and not isinstance(result, Mapping)):
+            return None  # a float ranks nothing in a sweep without a metric
         if isinstance(result, int | float) and not isinstance(result, bool):
             name = spec.metric.name
             if name in self.seen and len(spec.metrics) == 1:

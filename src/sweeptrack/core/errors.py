@@ -14,10 +14,12 @@ __all__ = [
     "RunNotFoundError",
     "SchemaError",
     "SpecError",
+    "SpecProblems",
     "StoreError",
     "SweepError",
     "SweepNotFoundError",
     "SweepTrackError",
+    "raise_problems",
 ]
 
 
@@ -75,6 +77,41 @@ class SpecError(SweepTrackError):
         self.line = line
         self.path = path
         self.reason = message
+
+
+class SpecProblems(SpecError):
+    """Several problems found in one spec file, each a :class:`SpecError` in ``problems``.
+
+    Its message is one line per problem (at most :attr:`SHOWN`, then ``and N more``); ``source``,
+    ``line``, ``path`` and ``reason`` are the first problem's.
+    """
+
+    SHOWN = 20
+
+    def __init__(self, problems: list[SpecError] | tuple[SpecError, ...]) -> None:
+        if not problems:
+            raise ValueError("SpecProblems needs at least one problem")
+        first = problems[0]
+        super().__init__(first.reason, source=first.source, line=first.line, path=first.path)
+        self.problems = tuple(problems)
+        self.args = ("\n".join(self.lines()),)
+
+    def lines(self) -> list[str]:
+        """One line per problem, the first :attr:`SHOWN` of them, then ``and N more``."""
+        shown = [" ".join(str(p).split()) for p in self.problems[: self.SHOWN]]
+        hidden = len(self.problems) - self.SHOWN
+        return [*shown, f"and {hidden} more"] if hidden > 0 else shown
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def raise_problems(problems: list[SpecError] | tuple[SpecError, ...]) -> None:
+    """Raise nothing for no problem, the problem itself for one, :class:`SpecProblems` for more."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SpecProblems(problems)
 
 
 class SweepError(SweepTrackError):

@@ -14,7 +14,7 @@ from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
 from sweeptrack.reports.formats import Report, Table, format_time
 from sweeptrack.reports.runs import short_id
-from sweeptrack.spec.model import SweepSpec
+from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.store import Store
 
 __all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
@@ -30,6 +30,8 @@ class SweepSummary:
     best_value: float | None
     steps_run: int
     steps_saved: int
+    warnings: tuple[str, ...] = ()  # e.g. the first finished trial never logged the metric
+    pruning_note: str | None = None  # set when the pruner never got a value
 
     @property
     def saved_fraction(self) -> float:
@@ -54,6 +56,8 @@ class SweepSummary:
             "best params": None if self.best is None else dict(self.best.params),
             "steps run": self.steps_run,
             "steps saved by pruning": f"{self.steps_saved} ({self.saved_fraction:.0%})",
+            **({"pruning": self.pruning_note} if self.pruning_note else {}),
+            **({"warning": "; ".join(self.warnings)} if self.warnings else {}),
         }
         rows = tuple((key, value) for key, value in overview.items())
         spec = Table(columns=("spec",), rows=tuple((line,) for line in s.spec.splitlines()), name="spec")
@@ -71,8 +75,9 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
         spec: SweepSpec | None = load_spec_text(sweep.spec, source=sweep.name)
     except SweepTrackError:  # a spec this version cannot read still gets its counts shown
         spec = None
-    name = None if spec is None else spec.metric.name
-    goal = None if spec is None else spec.metric.goal
+    ranked = spec is not None and bool(spec.metrics)
+    name = spec.metric.name if spec is not None and ranked else None
+    goal = spec.metric.goal if spec is not None and ranked else None
     counts = {status.value: sum(1 for r in runs if r.status is status) for status in RunStatus}
     best, value = _best(runs, spec)
     run_steps, saved = pruning_steps(runs, name)
@@ -85,6 +90,8 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
         best_value=value,
         steps_run=run_steps,
         steps_saved=saved,
+        warnings=tuple(dict.fromkeys(r.tags[WARNING_TAG] for r in runs if WARNING_TAG in r.tags)),
+        pruning_note=next((r.tags[PRUNING_TAG] for r in runs if PRUNING_TAG in r.tags), None),
     )
 
 
@@ -94,7 +101,7 @@ def _best(runs: Sequence[Run], spec: SweepSpec | None) -> tuple[Run | None, floa
         values = None if spec is None or run.status is not RunStatus.FINISHED else spec.objective_values(run)
         if values and values[0] == values[0]:
             scored.append((values[0], run))
-    if spec is None or not scored:
+    if spec is None or not scored or not spec.metrics:
         return None, None
     pick = max if spec.metric.goal is Goal.MAXIMIZE else min
     value, run = pick(scored, key=lambda item: item[0])

@@ -80,10 +80,12 @@ class Search:
             self._grid = GridWalk(self._codec.grid_choices())
             self._grid_size = self._codec.grid_size()
         self._counts = counts_reports(spec.pruner)
+        # A sweep without a metric (grid or random) is sampled without being ranked: its study
+        # gets one direction and its trials are told as failed, which neither sampler reads.
         directions = [
             StudyDirection.MAXIMIZE if m.goal is Goal.MAXIMIZE else StudyDirection.MINIMIZE
             for m in spec.metrics
-        ]
+        ] or [StudyDirection.MINIMIZE]
         with _quiet_study_creation():
             self._study = optuna.create_study(
                 directions=directions,
@@ -244,6 +246,8 @@ class Search:
     ) -> tuple[TrialState, list[float] | None]:
         if outcome is not Outcome.COMPLETE:
             return _STATES.get(outcome, TrialState.FAIL), None
+        if not self._spec.metrics:
+            return TrialState.FAIL, None
         if values is not None and len(values) != len(self._spec.metrics):
             raise ValueError(f"{len(values)} values told for {len(self._spec.metrics)} metrics")
         if values is None or any(v is None or math.isnan(v) for v in values):

@@ -13,6 +13,7 @@ from sweeptrack.spec.model import (
     PrunerSpec,
     PrunerType,
     Resources,
+    SpecWarning,
     SweepSpec,
 )
 from sweeptrack.spec.runnable import check_runnable, resolve_program
@@ -27,6 +28,7 @@ __all__ = [
     "PrunerSpec",
     "PrunerType",
     "Resources",
+    "SpecWarning",
     "SweepSpec",
     "build_argv",
     "check_runnable",

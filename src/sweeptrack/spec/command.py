@@ -1,27 +1,32 @@
 """W&B ``command:`` macros: checked when a spec loads, expanded into argv for each trial.
 
-Macros, as the W&B agent expands them:
+As the W&B agent does, a macro is substituted when it is a whole item of the command:
 
 - ``${env}`` -> ``/usr/bin/env`` (dropped on Windows); ``${interpreter}`` -> the Python to use;
   ``${program}`` -> ``program:``.
 - ``${args}`` -> ``--name=value`` per parameter; ``${args_no_hyphens}`` -> ``name=value``;
-  ``${args_no_equals}`` -> ``--name value`` (two items); ``${args_no_boolean_flags}`` -> ``--name`` for
-  true, nothing for false, ``--name=value`` for the rest. Values are written with ``str()`` as W&B does
-  (``True``, ``0.001``, ``1e-05``); a nested block is one parameter whose value is its dict.
-- ``${args_json}`` -> the parameters as one JSON string; ``${args_json_file}`` -> the path of a JSON file
-  holding them; ``${envvar:NAME}`` -> the environment variable NAME; ``${name}`` -> one parameter's value.
+  ``${args_no_boolean_flags}`` -> ``--name`` for true, nothing for false, ``--name=value`` for the
+  rest. Values are written with ``str()`` as W&B does (``True``, ``0.001``, ``1e-05``); a nested
+  block is one parameter whose value is its dict.
+- ``${args_json}`` -> the parameters as one JSON string; ``${args_json_file}`` -> the path of a JSON
+  file holding them (removed when the trial ends); ``${envvar:NAME}`` -> the environment variable.
 
-The ``${args...}`` family and ``${env}`` expand to zero or more items, so they must be whole items;
-the others may sit inside a larger string (``--batch_size=${batch_size}``).
+sweeptrack's extensions: ``${args_no_equals}`` -> ``--name value`` (two items); inside a larger item,
+``${name}`` of a parameter (``--batch_size=${batch_size}``) and ``${interpreter}``, ``${program}``,
+``${args_json}``, ``${args_json_file}``, ``${envvar:NAME}`` are substituted too.
+
+Any other ``${...}`` text passes through to the program as written, as with W&B: Hydra's
+``hydra.run.dir=outputs/${now:%Y-%m-%d}`` or ``${oc.env:WANDB_RUN_ID}`` are the program's business.
+An ``${args}``-like macro inside a larger item passes through too, with a warning (W&B would not
+expand it either, which is rarely what was meant).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,32 +45,21 @@ _ENVVAR = "envvar:"
 JSON_FILE_NAME = "args.json"
 
 
-def check_command_item(item: str, *, params: Collection[str], has_program: bool) -> str | None:
-    """The problem with one command item (a message), or None when it is fine."""
+def check_command_item(item: str, *, has_program: bool) -> tuple[str | None, str | None]:
+    """``(error, warning)`` for one command item: each a message, or None."""
+    warning = None
     for match in _MACRO.finditer(item):
         name = match[1]
-        if name in WHOLE_ITEM_MACROS and item != match[0]:
-            return f"{match[0]} expands to several arguments; put it in an item of its own"
         if name == "program" and not has_program:
-            return "${program} is used but program: is not set"
-        if name.startswith(_ENVVAR):
-            if not name[len(_ENVVAR) :].strip():
-                return "${envvar:NAME} needs a variable name"
-            continue
-        if name not in MACROS and name not in params:
-            return _unknown_macro(name, params)
-    return None
-
-
-def _unknown_macro(name: str, params: Collection[str]) -> str:
-    options = sorted(MACROS | set(params))
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    hint = (
-        f"did you mean ${{{close[0]}}}?"
-        if close
-        else "use a parameter name or one of " + ", ".join(f"${{{m}}}" for m in sorted(MACROS))
-    )
-    return f"unknown macro ${{{name}}}: not a parameter nor a W&B macro; {hint}"
+            return "${program} is used but program: is not set", None
+        if name.startswith(_ENVVAR) and not name[len(_ENVVAR) :].strip():
+            return "${envvar:NAME} needs a variable name", None
+        if name in WHOLE_ITEM_MACROS and item != match[0] and warning is None:
+            warning = (
+                f"{match[0]} is substituted only as an item of its own; "
+                "here it passes to the program as written"
+            )
+    return None, warning
 
 
 def command_args(spec: SweepSpec, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,7 +112,10 @@ class _Expander:
             if whole[1] == "env":
                 return [] if os.name == "nt" else ["/usr/bin/env"]
             return _flags(self.args, whole[1])
-        return [_MACRO.sub(lambda m: self.value(m[1]), item)]
+        return [_MACRO.sub(lambda m: self._inside(m[1], m[0]), item)]
+
+    def _inside(self, name: str, text: str) -> str:
+        return text if name in WHOLE_ITEM_MACROS else self.value(name)
 
     def value(self, name: str) -> str:
         if name == "interpreter":
@@ -132,7 +129,7 @@ class _Expander:
         if name.startswith(_ENVVAR):
             return self._envvar(name[len(_ENVVAR) :])
         if name not in self.params:
-            raise self._error(f"${{{name}}} names no parameter of this trial", f"${{{name}}}")
+            return f"${{{name}}}"  # not ours: Hydra's ${now:...}, OmegaConf's ${oc.env:...}, ...
         return str(self.params[name])
 
     def _json_file(self) -> str:
@@ -180,6 +177,8 @@ def build_argv(
         # ['/usr/bin/env', 'python3', 'train.py', '--lr=0.001', '--bs=32']
     """
     if spec.command is None:
-        raise SpecError("this spec runs an entrypoint, not a command", source=spec.source, path="command")
+        raise SpecError(
+            "this spec runs no command (an entrypoint or a function)", source=spec.source, path="command"
+        )
     expander = _Expander(spec, params, python, environ, json_file_dir)
     return [arg for item in spec.command for arg in expander.item(item)]

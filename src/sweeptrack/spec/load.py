@@ -5,6 +5,11 @@ The format is a superset of the W&B sweep config (every valid W&B config loads a
 sweeptrack keys listed in :data:`SWEEPTRACK_KEYS`. Loading checks the file only; whether the
 entrypoint imports or the program exists is :func:`sweeptrack.spec.runnable.check_runnable`'s job.
 
+The independent parts of a file are checked one after the other and every mistake is kept, so a
+file with several is refused once, with all of them (:class:`~sweeptrack.core.errors.SpecProblems`).
+What W&B's backend tolerates (an unknown top-level key, ``entity: null``, a ``/`` in a parameter
+name) loads with a warning in ``spec.warnings``; ``strict=True`` refuses it instead.
+
 Example:
     >>> spec = load_spec_text('''
     ... method: random
@@ -21,26 +26,30 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.core.errors import SpecError
+from sweeptrack.core.errors import SpecError, raise_problems
 from sweeptrack.spec.command import DEFAULT_COMMAND, check_command_item
 from sweeptrack.spec.model import (
     DEFAULT_SYSTEM_METRICS_INTERVAL,
     ExecutorSpec,
     ExecutorType,
     Method,
+    MetricSpec,
+    PrunerSpec,
     PrunerType,
     Resources,
+    SpecWarning,
     SweepSpec,
 )
-from sweeptrack.spec.objective import parse_method, parse_objectives, parse_scheduler
+from sweeptrack.spec.objective import UNRANKED_METHODS, parse_method, parse_objectives, parse_scheduler
 from sweeptrack.spec.params import ParsedParameters, parse_parameters
 from sweeptrack.spec.pruners import parse_early_terminate
 from sweeptrack.spec.section import Section, show
 from sweeptrack.spec.units import parse_bytes, parse_duration
-from sweeptrack.spec.yamlio import parse_yaml
+from sweeptrack.spec.yamlio import check_size, parse_yaml
 
 __all__ = ["SWEEPTRACK_KEYS", "WANDB_KEYS", "load_spec", "load_spec_text"]
 
@@ -56,39 +65,49 @@ SWEEPTRACK_KEYS = (
 _TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 RESOURCE_KEYS = ("cpu", "gpu", "gpu_memory")
+_METADATA = ("name", "description", "entity", "project", "job", "image_uri", "apiVersion")
 
 
-def load_spec(path: str | Path) -> SweepSpec:
+def load_spec(path: str | Path, *, strict: bool = False) -> SweepSpec:
     """Load and validate a sweep file. ``source`` is the path as given; ``base_dir`` its folder.
 
+    What W&B tolerates (an unknown top-level key, ``entity: null``, a ``/`` in a parameter name)
+    loads, with a :class:`~sweeptrack.spec.model.SpecWarning` in ``spec.warnings``; ``strict``
+    makes those errors too.
+
     Raises:
-        SpecError: the file cannot be read, is not YAML, or is not a valid sweep.
+        SpecError: the file cannot be read, is not YAML, or is not a valid sweep. Several mistakes
+            are raised together as :class:`~sweeptrack.core.errors.SpecProblems`.
     """
     source = str(path)
     try:
+        check_size(Path(path).stat().st_size, source)  # a huge file is never read whole
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SpecError(f"cannot read the spec file: {reason}", source=source) from None
-    return load_spec_text(text, source=source, base_dir=Path(path).resolve().parent)
+    return load_spec_text(text, source=source, base_dir=Path(path).resolve().parent, strict=strict)
 
 
-def load_spec_text(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> SweepSpec:
+def load_spec_text(
+    text: str, *, source: str = "<string>", base_dir: Path | None = None, strict: bool = False
+) -> SweepSpec:
     """Validate sweep YAML given as text; ``base_dir`` defaults to the working directory."""
     root = Section(parse_yaml(text, source=source), source=source)
-    root.check_keys(_TOP_KEYS, suggest=[*WANDB_KEYS, *SWEEPTRACK_KEYS])
-    method = parse_method(root)
-    parse_scheduler(root, method)
-    params = parse_parameters(_parameters_block(root), grid=method is Method.GRID)
-    metrics = parse_objectives(root, method)
-    pruner = parse_early_terminate(root.section("early_terminate")) if "early_terminate" in root else None
-    if len(metrics) > 1 and pruner is not None and pruner.type is not PrunerType.NONE:
-        raise root.error(
-            "early_terminate", "pruning needs a single metric; Optuna cannot prune several objectives"
-        )
-    entrypoint, program, command = _what_to_run(root, params)
-    _check_wandb_metadata(root)
-    project = root.string("project")
+    problems = root.problems
+    check = problems.attempt
+    root.check_keys(_TOP_KEYS, suggest=[*WANDB_KEYS, *SWEEPTRACK_KEYS], warn=True)
+    method = check(parse_method, root)
+    if method is not None:
+        check(parse_scheduler, root, method)
+    params = check(_parameters, root, method)
+    pruner = check(_early_terminate, root)
+    metrics = check(_objectives, root, method, pruner)
+    to_run = check(_what_to_run, root)
+    check(_check_wandb_metadata, root)
+    fields: dict[str, Any] = {key: check(read, root) for key, read in _FIELDS.items()}
+    problems.raise_if_any(strict=strict)
+    assert method is not None and params is not None and metrics is not None and to_run is not None
     return SweepSpec(
         text=text,
         source=source,
@@ -97,23 +116,44 @@ def load_spec_text(text: str, *, source: str = "<string>", base_dir: Path | None
         metrics=metrics,
         parameters=params.space,
         nested=frozenset(params.nested),
-        name=root.string("name"),
-        description=root.string("description"),
-        experiment=root.string("experiment", project or "default") or "default",
-        entrypoint=entrypoint,
-        program=program,
-        command=command,
-        run_cap=root.integer("run_cap", minimum=1),
+        name=root.get("name"),
+        description=root.get("description"),
+        entrypoint=to_run[0],
+        program=to_run[1],
+        command=to_run[2],
         pruner=pruner,
-        seed=_seed(root),
-        parallel=root.integer("parallel", 1, minimum=1) or 1,
-        executor=_executor(root),
-        resources=_resources(root),
-        retries=root.integer("retries", 0, minimum=0) or 0,
-        trial_timeout=_duration(root, "trial_timeout"),
-        timeout=_duration(root, "timeout"),
-        system_metrics_interval=_system_metrics_interval(root),
+        warnings=tuple(problems.warnings),
+        **fields,
     )
+
+
+def _early_terminate(root: Section) -> PrunerSpec | None:
+    return parse_early_terminate(root.section("early_terminate")) if "early_terminate" in root else None
+
+
+def _objectives(root: Section, method: Method | None, pruner: PrunerSpec | None) -> tuple[MetricSpec, ...]:
+    """The metrics; none is needed by grid and random without early_terminate (nor checked for
+    when the method itself is wrong, which is reported already)."""
+    needs_objective = method is not None and (method not in UNRANKED_METHODS or "early_terminate" in root)
+    metrics = parse_objectives(root, method or Method.RANDOM, required=needs_objective)
+    if len(metrics) > 1 and pruner is not None and pruner.type is not PrunerType.NONE:
+        raise root.error(
+            "early_terminate", "pruning needs a single metric; Optuna cannot prune several objectives"
+        )
+    return metrics
+
+
+def _experiment(root: Section) -> str:
+    """``experiment:``, else W&B's ``project:`` (when it is a name), else ``default``."""
+    project = root.get("project")
+    return (
+        root.string("experiment", project if isinstance(project, str) and project.strip() else None)
+        or "default"
+    )
+
+
+def _parameters(root: Section, method: Method | None) -> ParsedParameters:
+    return parse_parameters(_parameters_block(root), grid=method is Method.GRID)
 
 
 def _parameters_block(root: Section) -> Section:
@@ -125,10 +165,9 @@ def _parameters_block(root: Section) -> Section:
     return root.section(key, what="a mapping of parameter names to their distributions")
 
 
-def _what_to_run(
-    root: Section, params: ParsedParameters
-) -> tuple[str | None, str | None, tuple[str, ...] | None]:
-    """Exactly one way to run a trial: ``entrypoint``, or ``program`` and/or ``command``."""
+def _what_to_run(root: Section) -> tuple[str | None, str | None, tuple[str, ...] | None]:
+    """At most one way to run a trial: ``entrypoint``, or ``program`` and/or ``command``; with
+    neither, a function given to ``st.run_sweep(file, function=...)`` runs the trials."""
     entrypoint = root.string("entrypoint")
     program = root.string("program")
     if entrypoint is not None:
@@ -140,25 +179,42 @@ def _what_to_run(
             )
         return entrypoint, None, None
     if program is None and "command" not in root:
-        raise root.error(
-            None, "nothing to run: give entrypoint: 'module:function', or program: (and command:)"
-        )
+        return None, None, None
     if "command" not in root:
         return None, program, DEFAULT_COMMAND
     items = root.seq("command")
+    errors = []
     for index, item in enumerate(items):
         if not isinstance(item, str):
-            raise root.item_error("command", index, f"must be a string, got {show(item)}")
-        problem = check_command_item(item, params=params.space, has_program=program is not None)
-        if problem:
-            raise root.item_error("command", index, problem)
+            errors.append(root.item_error("command", index, f"must be a string, got {show(item)}"))
+            continue
+        error, warning = check_command_item(item, has_program=program is not None)
+        if error:
+            errors.append(root.item_error("command", index, error))
+        elif warning:
+            root.problems.warnings.append(_item_warning(root, index, warning))
+    raise_problems(errors)
     return None, program, tuple(items)
 
 
+def _item_warning(root: Section, index: int, message: str) -> SpecWarning:
+    error = root.item_error("command", index, message)
+    return SpecWarning(message=message, source=error.source, line=error.line, path=error.path)
+
+
 def _check_wandb_metadata(root: Section) -> None:
-    """W&B keys sweeptrack accepts and ignores still get their types checked."""
-    for key in ("entity", "job", "image_uri", "apiVersion"):
-        root.string(key)
+    """W&B keys sweeptrack accepts and ignores still get their types checked; a null one (W&B's
+    backend takes ``entity: null``) is a warning."""
+    errors = []
+    for key in _METADATA:
+        if key in root and root.get(key) is None:
+            root.warn(key, "null is ignored; give a string or leave the key out")
+            continue
+        try:
+            root.string(key)
+        except SpecError as exc:
+            errors.append(exc)
+    raise_problems(errors)
     root.choice("kind", ("sweep",))
     if "controller" in root:
         controller = root.section("controller")
@@ -247,3 +303,17 @@ def _system_metrics_interval(root: Section) -> float:
     """Seconds between samples of each trial's system metrics; 0 turns them off."""
     seconds = _duration(root, "system_metrics_interval", zero=True)
     return DEFAULT_SYSTEM_METRICS_INTERVAL if seconds is None else seconds
+
+
+_FIELDS: dict[str, Callable[[Section], Any]] = {
+    "experiment": _experiment,
+    "run_cap": lambda root: root.integer("run_cap", minimum=1),
+    "seed": _seed,
+    "parallel": lambda root: root.integer("parallel", 1, minimum=1) or 1,
+    "executor": _executor,
+    "resources": _resources,
+    "retries": lambda root: root.integer("retries", 0, minimum=0) or 0,
+    "trial_timeout": lambda root: _duration(root, "trial_timeout"),
+    "timeout": lambda root: _duration(root, "timeout"),
+    "system_metrics_interval": _system_metrics_interval,
+}

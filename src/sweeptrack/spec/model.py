@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sweeptrack.core.errors import SpecError
 from sweeptrack.core.model import Goal, Run
 from sweeptrack.core.space import Distribution, unflatten
 
@@ -16,10 +17,16 @@ DEFAULT_SYSTEM_METRICS_INTERVAL = 10.0
 
 # Where a function trial's returned objective is kept when it is not a point of the metric's history.
 OBJECTIVE_TAG = "sweeptrack.objective"
+# Where a sweep's warning about its metric is kept (a tag of the first finished trial's run).
+WARNING_TAG = "sweeptrack.warning"
+# Where "the pruner never got a value" is kept (a tag of one trial's run), for ``sweep show``.
+PRUNING_TAG = "sweeptrack.pruning"
 
 __all__ = [
     "DEFAULT_SYSTEM_METRICS_INTERVAL",
     "OBJECTIVE_TAG",
+    "PRUNING_TAG",
+    "WARNING_TAG",
     "ExecutorSpec",
     "ExecutorType",
     "Method",
@@ -28,7 +35,9 @@ __all__ = [
     "PrunerSpec",
     "PrunerType",
     "Resources",
+    "SpecWarning",
     "SweepSpec",
+    "starved_pruner_note",
 ]
 
 
@@ -117,13 +126,36 @@ class Resources:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SpecWarning:
+    """Something W&B tolerates that is probably a mistake: it loads, and ``--strict`` refuses it.
+
+    ``str()`` reads like a :class:`SpecError`: ``FILE:LINE KEY.PATH: message``.
+    """
+
+    message: str
+    source: str = "<string>"
+    line: int | None = None
+    path: str = ""
+
+    def as_error(self) -> SpecError:
+        """The same problem as an error (what ``--strict`` raises)."""
+        return SpecError(self.message, source=self.source, line=self.line, path=self.path)
+
+    def __str__(self) -> str:
+        return str(self.as_error())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SweepSpec:
     """A validated sweep.
 
     ``parameters`` is flat and ordered as written (nested blocks become dotted names); ``nested``
     lists the dotted names that came from nested ``parameters:`` blocks, which :meth:`nest` hands
-    back as nested dicts. Exactly one of ``entrypoint`` (``module:function``) and ``program`` or
-    ``command`` says what a trial runs. ``base_dir`` is the spec file's folder (entrypoints and
+    back as nested dicts. At most one of ``entrypoint`` (``module:function``) and ``program`` or
+    ``command`` says what a trial runs; with neither, trials run a Python function handed to
+    ``st.run_sweep(file, function=train)``. ``metrics`` is empty for a grid or random sweep
+    without an objective (its trials are tracked, not ranked). ``warnings`` are what the loader
+    tolerated (see :class:`SpecWarning`). ``base_dir`` is the spec file's folder (entrypoints and
     programs resolve against the working directory, then it).
     """
 
@@ -150,11 +182,27 @@ class SweepSpec:
     trial_timeout: float | None = None  # seconds
     timeout: float | None = None  # seconds, the whole sweep
     system_metrics_interval: float = DEFAULT_SYSTEM_METRICS_INTERVAL  # seconds; 0: not sampled
+    warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
 
     @property
     def metric(self) -> MetricSpec:
-        """The (first) objective."""
+        """The (first) objective.
+
+        Raises:
+            SpecError: the sweep has no metric (check :attr:`metrics` first).
+        """
+        if not self.metrics:
+            raise SpecError(
+                "this sweep has no metric; pass --metric NAME to rank its runs", source=self.source
+            )
         return self.metrics[0]
+
+    @property
+    def pruned_metric(self) -> str | None:
+        """The metric whose intermediate values feed the pruner; None when nothing is pruned."""
+        if self.pruner is None or self.pruner.type is PrunerType.NONE or len(self.metrics) != 1:
+            return None
+        return self.metrics[0].name
 
     def objective_values(self, run: Run) -> list[float] | None:
         """A trial run's objective values (see :meth:`objective_from`); a function's returned
@@ -185,3 +233,8 @@ class SweepSpec:
         flat = {k: v for k, v in params.items() if k not in self.nested}
         inner = unflatten({k: v for k, v in params.items() if k in self.nested})
         return {**flat, **inner}
+
+
+def starved_pruner_note(metric: str) -> str:
+    """What a sweep's summary says when its pruner never got a single value of ``metric``."""
+    return f"pruning never got a value of {metric!r}, so nothing could be pruned"

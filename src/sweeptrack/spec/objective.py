@@ -6,10 +6,17 @@ from sweeptrack.core.model import Goal
 from sweeptrack.spec.model import Method, MetricSpec, ObjectiveSummary
 from sweeptrack.spec.section import Section, did_you_mean, show
 
-__all__ = ["MULTI_OBJECTIVE_METHODS", "parse_method", "parse_objectives", "parse_scheduler"]
+__all__ = [
+    "MULTI_OBJECTIVE_METHODS",
+    "UNRANKED_METHODS",
+    "parse_method",
+    "parse_objectives",
+    "parse_scheduler",
+]
 
 METHODS = tuple(m.value for m in Method)
 MULTI_OBJECTIVE_METHODS = frozenset({Method.NSGA2, Method.RANDOM, Method.TPE, Method.QMC, Method.GRID})
+UNRANKED_METHODS = frozenset({Method.GRID, Method.RANDOM})  # need no objective to sample
 METRIC_KEYS = ("name", "goal", "target", "impute", "impute_while_running", "summary")
 SCHEDULER_KEYS = ("engine", "source", "optimizer", "search_space")
 _EXAMPLE = "e.g. metric: {name: val_loss, goal: minimize}"
@@ -54,13 +61,16 @@ def parse_scheduler(root: Section, method: Method) -> None:
         raise sec.error("engine", "engine 'wandb' goes with method grid, random or bayes")
 
 
-def parse_objectives(root: Section, method: Method) -> tuple[MetricSpec, ...]:
-    """``metric:`` (one objective) or ``metrics:`` (a list of two or more). One is required."""
+def parse_objectives(root: Section, method: Method, *, required: bool = True) -> tuple[MetricSpec, ...]:
+    """``metric:`` (one objective) or ``metrics:`` (a list of two or more). Without ``required``
+    (a grid or random sweep that prunes nothing) both may be left out: no objective."""
     if "metric" in root and "metrics" in root:
         raise root.error("metrics", "give either metric: (one objective) or metrics: (several), not both")
     if "metrics" in root:
         return _metrics(root, method)
     if "metric" not in root:
+        if not required:
+            return ()
         raise root.error("metric", f"required: every sweep needs an objective, {_EXAMPLE}")
     return (parse_metric(root.section("metric", what=f"a mapping, {_EXAMPLE}")),)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.core.errors import SpecError
+from sweeptrack.core.errors import SpecError, raise_problems
 from sweeptrack.core.space import (
     Beta,
     Categorical,
@@ -70,6 +70,9 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 PARAM_KEYS = frozenset({"distribution", "parameters"}).union(
     *({*req, *opt} for req, opt in DISTRIBUTIONS.values())
 )
+SLASH_WARNING = (
+    "'/' in a parameter name: W&B accepts it, but --name=value flags and filter strings read it badly"
+)
 _MAX_EXP = 709.0  # math.exp overflows a float above this
 
 
@@ -89,43 +92,53 @@ def parse_parameters(block: Section, *, grid: bool) -> ParsedParameters:
     """
     parsed = ParsedParameters()
     _parse_block(block, "", parsed)
-    if grid:
-        for name, dist in parsed.space.items():
-            if not is_discrete(dist):
-                path, line = parsed.where[name]
-                raise SpecError(
-                    "grid needs discrete values; use values: or int_uniform",
-                    source=block.source,
-                    line=line,
-                    path=path,
-                )
+    problems = [
+        SpecError(
+            "grid needs discrete values; use values: or int_uniform",
+            source=block.source,
+            line=parsed.where[name][1],
+            path=parsed.where[name][0],
+        )
+        for name, dist in parsed.space.items()
+        if grid and not is_discrete(dist)
+    ]
+    raise_problems(problems)
     return parsed
 
 
 def _parse_block(block: Section, prefix: str, parsed: ParsedParameters) -> None:
+    """Each parameter is checked on its own, so every bad one is reported (raised at the end)."""
     if not block.data:
         raise block.error(None, "needs at least one parameter, e.g. lr: {min: 0.0001, max: 0.1}")
+    before = len(block.problems.errors)
     for name in block:
-        if not NAME.match(name):
-            raise block.error(
-                name, f"bad parameter name {name!r}: start with a letter or _, then letters, digits, _ . -"
-            )
-        full = prefix + name
-        if full in parsed.space:
-            raise block.error(name, f"parameter {full!r} is defined twice (once as a dotted name)")
-        param = block.section(
-            name, what="a mapping such as {values: [...]}, {min: .., max: ..} or {value: ..}"
+        block.problems.attempt(_parse_one, block, name, prefix, parsed)
+    found = block.problems.errors[before:]
+    del block.problems.errors[before:]  # raised here instead, and collected once by the caller
+    raise_problems(found)
+
+
+def _parse_one(block: Section, name: str, prefix: str, parsed: ParsedParameters) -> None:
+    if "/" in name and NAME.match(name.replace("/", "_")):
+        block.warn(name, f"{SLASH_WARNING}; prefer . or _")
+    elif not NAME.match(name):
+        raise block.error(
+            name, f"bad parameter name {name!r}: start with a letter or _, then letters, digits, _ . -"
         )
-        if "parameters" in param:
-            for key in param:
-                if key != "parameters":
-                    raise param.error(key, "a nested block holds only parameters:")
-            _parse_block(param.section("parameters"), full + ".", parsed)
-            continue
-        parsed.space[full] = parse_distribution(param)
-        parsed.where[full] = (param.path, param.line)
-        if prefix:
-            parsed.nested.add(full)
+    full = prefix + name
+    if full in parsed.space:
+        raise block.error(name, f"parameter {full!r} is defined twice (once as a dotted name)")
+    param = block.section(name, what="a mapping such as {values: [...]}, {min: .., max: ..} or {value: ..}")
+    if "parameters" in param:
+        for key in param:
+            if key != "parameters":
+                raise param.error(key, "a nested block holds only parameters:")
+        _parse_block(param.section("parameters"), full + ".", parsed)
+        return
+    parsed.space[full] = parse_distribution(param)
+    parsed.where[full] = (param.path, param.line)
+    if prefix:
+        parsed.nested.add(full)
 
 
 def parse_distribution(param: Section) -> Distribution:

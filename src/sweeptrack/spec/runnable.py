@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import itertools
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -19,7 +21,15 @@ from sweeptrack.core.errors import SpecError
 from sweeptrack.spec.model import SweepSpec
 from sweeptrack.spec.yamlio import parse_yaml
 
-__all__ = ["check_runnable", "resolve_program", "search_path"]
+__all__ = [
+    "check_runnable",
+    "require_command_or_entrypoint",
+    "resolve_program",
+    "runs_as_module",
+    "search_path",
+]
+
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
 def search_path(spec: SweepSpec, cwd: Path) -> tuple[Path, ...]:
@@ -41,17 +51,42 @@ def check_runnable(spec: SweepSpec, cwd: Path) -> None:
         resolve_program(spec, cwd)
 
 
+def require_command_or_entrypoint(spec: SweepSpec, file: str | Path) -> None:
+    """A sweep run from the command line needs a program or an entrypoint; a file with neither
+    is run from Python with the training function (``st.run_sweep(file, function=train)``).
+
+    Raises:
+        SpecError: the spec has neither.
+    """
+    if spec.entrypoint is None and spec.command is None:
+        raise SpecError(
+            "this sweep has neither program nor entrypoint; run it from Python with "
+            f'st.run_sweep("{file}", function=train)',
+            source=str(file),
+        )
+
+
 def resolve_program(spec: SweepSpec, cwd: Path) -> Path:
     """The program's path: relative to ``cwd``, then ``base_dir``; else an executable on PATH.
 
-    A program that is found nowhere is an error only when the command uses ``${program}``;
-    then its path relative to ``cwd`` is returned.
+    A command that runs it as a module (``python -m ${program}``, ``program: pkg.train``) finds
+    ``pkg/train.py`` or ``pkg/train/__main__.py`` in those folders. A program that is found nowhere
+    is an error only when the command uses ``${program}``; then its path relative to ``cwd`` is
+    returned.
     """
     if spec.program is None:
-        raise SpecError("not set; this spec runs an entrypoint", source=spec.source, path="program")
+        raise SpecError("not set; this spec runs no program", source=spec.source, path="program")
     program = Path(spec.program)
     dirs = search_path(spec, cwd)
     candidates = [program] if program.is_absolute() else [folder / program for folder in dirs]
+    as_module = runs_as_module(spec)
+    if as_module:
+        parts = spec.program.split(".")
+        candidates = [
+            file
+            for folder in dirs
+            for file in (folder.joinpath(*parts).with_suffix(".py"), folder.joinpath(*parts, "__main__.py"))
+        ]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -61,7 +96,20 @@ def resolve_program(spec: SweepSpec, cwd: Path) -> Path:
     if not any("${program}" in item for item in spec.command or ()):
         return candidates[0]
     looked = ", ".join(str(folder) for folder in dirs)
+    if as_module:
+        path = spec.program.replace(".", "/")
+        raise _error(
+            spec,
+            "program",
+            f"module {spec.program!r} not found: no {path}.py or {path}/__main__.py in {looked}",
+        )
     raise _error(spec, "program", f"file {spec.program!r} not found (looked in {looked})")
+
+
+def runs_as_module(spec: SweepSpec) -> bool:
+    """The command runs the program with ``-m`` (``python -m ${program}``) and it is a dotted name."""
+    pairs = itertools.pairwise(spec.command or ())
+    return bool(spec.program and _MODULE.match(spec.program)) and ("-m", "${program}") in pairs
 
 
 def _check_entrypoint(spec: SweepSpec, entrypoint: str, cwd: Path) -> None:

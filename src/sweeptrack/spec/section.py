@@ -4,15 +4,42 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Collection, Iterator
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, TypeVar
 
-from sweeptrack.core.errors import SpecError
+from sweeptrack.core.errors import SpecError, SpecProblems, raise_problems
+from sweeptrack.spec.model import SpecWarning
 from sweeptrack.spec.yamlio import MarkedMap, MarkedSeq
 
-__all__ = ["Section", "did_you_mean", "is_number", "show"]
+__all__ = ["Problems", "Section", "did_you_mean", "is_number", "show"]
 
 _MISSING = object()
+T = TypeVar("T")
+
+
+class Problems:
+    """The errors and warnings found while one spec file is checked, so that a file with several
+    mistakes reports them all at once. Independent checks run through :meth:`attempt`."""
+
+    def __init__(self) -> None:
+        self.errors: list[SpecError] = []
+        self.warnings: list[SpecWarning] = []
+
+    def attempt(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """``check(*args, **kwargs)``, or None when it raised a SpecError (which is kept)."""
+        try:
+            return check(*args, **kwargs)
+        except SpecProblems as exc:
+            self.errors.extend(exc.problems)
+        except SpecError as exc:
+            self.errors.append(exc)
+        return None
+
+    def raise_if_any(self, *, strict: bool = False) -> None:
+        """Raise the errors (with ``strict``, the warnings too) in file order, if there are any."""
+        found = [*self.errors, *(w.as_error() for w in self.warnings)] if strict else list(self.errors)
+        found.sort(key=lambda e: e.line or 0)
+        raise_problems(found)
 
 
 def is_number(value: Any) -> bool:
@@ -47,14 +74,26 @@ class Section:
     Errors point at the line of the offending key, or of the mapping itself for a missing key.
     """
 
-    def __init__(self, data: MarkedMap, *, source: str, path: str = "", line: int | None = None) -> None:
+    def __init__(
+        self,
+        data: MarkedMap,
+        *,
+        source: str,
+        path: str = "",
+        line: int | None = None,
+        problems: Problems | None = None,
+    ) -> None:
         self.data = data
         self.source = source
         self.path = path
         self.line = data.line if line is None else line
-        if data.duplicates:
-            key, at = data.duplicates[0]
-            raise SpecError("key given twice in one mapping", source=source, line=at, path=self.sub(key))
+        self.problems = Problems() if problems is None else problems
+        raise_problems(
+            [
+                SpecError("key given twice in one mapping", source=source, line=at, path=self.sub(key))
+                for key, at in data.duplicates
+            ]
+        )
 
     def sub(self, key: str) -> str:
         """The key path of ``key`` inside this section."""
@@ -80,13 +119,33 @@ class Section:
     def __iter__(self) -> Iterator[str]:
         return iter(self.data)
 
-    def check_keys(self, allowed: Collection[str], *, suggest: Collection[str] | None = None) -> None:
-        """Every key is in ``allowed``; otherwise an ``unknown key; did you mean ...`` error."""
-        for key in self.data:
-            if key not in allowed:
-                raise self.error(
+    def warn(self, key: str | None, message: str) -> None:
+        """Note a warning at ``key`` (or at this section): the spec loads, ``--strict`` refuses it."""
+        path = self.sub(key) if key is not None else self.path
+        self.problems.warnings.append(
+            SpecWarning(message=message, source=self.source, line=self.line_of(key), path=path)
+        )
+
+    def check_keys(
+        self, allowed: Collection[str], *, suggest: Collection[str] | None = None, warn: bool = False
+    ) -> None:
+        """Every key is in ``allowed``; otherwise an ``unknown key; did you mean ...`` error for
+        each, or (``warn``) a warning that the key is ignored."""
+        unknown = [key for key in self.data if key not in allowed]
+        if warn:
+            for key in unknown:
+                close = difflib.get_close_matches(key, sorted(suggest or allowed), n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else "W&B ignores it too"
+                self.warn(key, f"unknown key, ignored; {hint}")
+            return
+        raise_problems(
+            [
+                self.error(
                     key, f"unknown key; {did_you_mean(key, suggest or allowed, listing='allowed keys')}"
                 )
+                for key in unknown
+            ]
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
@@ -102,7 +161,9 @@ class Section:
         value = self.data.get(key)
         if not isinstance(value, MarkedMap):
             raise self.error(key, f"must be {what}, got {show(value)}")
-        return Section(value, source=self.source, path=self.sub(key), line=self.line_of(key))
+        return Section(
+            value, source=self.source, path=self.sub(key), line=self.line_of(key), problems=self.problems
+        )
 
     def item_section(self, key: str, index: int, *, what: str = "a mapping") -> Section:
         """The mapping at item ``index`` of the list under ``key``."""
@@ -110,7 +171,13 @@ class Section:
         value = seq[index]
         if not isinstance(value, MarkedMap):
             raise self.item_error(key, index, f"must be {what}, got {show(value)}")
-        return Section(value, source=self.source, path=f"{self.sub(key)}[{index}]", line=seq.lines[index])
+        return Section(
+            value,
+            source=self.source,
+            path=f"{self.sub(key)}[{index}]",
+            line=seq.lines[index],
+            problems=self.problems,
+        )
 
     def seq(self, key: str, *, non_empty: bool = True) -> MarkedSeq:
         """The list under ``key``."""

@@ -26,7 +26,16 @@ import yaml
 
 from sweeptrack.core.errors import SpecError
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_SPEC_BYTES", "MarkedMap", "MarkedSeq", "parse_yaml", "plain"]
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "MAX_SPEC_BYTES",
+    "MarkedMap",
+    "MarkedSeq",
+    "check_size",
+    "parse_yaml",
+    "plain",
+]
 
 MAX_SPEC_BYTES = 1024 * 1024
 """The largest sweep file read (1 MiB); real specs are a few kilobytes."""
@@ -253,7 +262,11 @@ def parse_yaml(
 
 
 def _check_size(text: str, source: str, max_bytes: int) -> None:
-    size = len(text.encode("utf-8", "surrogatepass"))
+    check_size(len(text.encode("utf-8", "surrogatepass")), source, max_bytes)
+
+
+def check_size(size: int, source: str, max_bytes: int = MAX_SPEC_BYTES) -> None:
+    """Refuse a spec of ``size`` bytes over the limit (a file is checked before it is read)."""
     if size > max_bytes:
         raise SpecError(
             f"the file is {size:,} bytes, over the limit of {max_bytes:,} bytes for a sweep spec; "

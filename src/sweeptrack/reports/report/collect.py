@@ -175,6 +175,8 @@ def _spec_target(sweep: Sweep, notes: Notes) -> Target | None:
             f"the sweep's spec cannot be read ({' '.join(str(exc).split())}); pass --metric to rank its runs"
         )
         return None
+    if not spec.metrics:
+        raise SweepTrackError(f"sweep {sweep.name!r} has no metric; pass --metric NAME to rank its runs")
     objectives = []
     for m in spec.metrics:
         best: SummaryName = "max" if m.goal is Goal.MAXIMIZE else "min"

@@ -1,0 +1,41 @@
+"""What a command trial needs beside its argv: the ``${args_json_file}`` folder (removed when the
+trial ends, so a sweep leaves no files behind) and, for ``python -m ${program}``, an import path."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sweeptrack.spec.model import SweepSpec
+from sweeptrack.spec.runnable import runs_as_module
+
+__all__ = ["ARGS_FOLDER", "args_dir", "drop_args_dir", "module_env"]
+
+ARGS_FOLDER = ".sweeptrack-args"
+
+
+def args_dir(artifact_root: Path, run_id: str) -> Path:
+    """Where ``${args_json_file}`` writes the trial's args.json: beside the artifact root."""
+    return artifact_root.parent / ARGS_FOLDER / run_id
+
+
+def drop_args_dir(artifact_root: Path, run_id: str) -> None:
+    """Remove a trial's args.json folder, and the shared folder once it is empty."""
+    folder = args_dir(artifact_root, run_id)
+    if not folder.exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # other trials (of this or another sweep) still use it
+        folder.parent.rmdir()
+
+
+def module_env(spec: SweepSpec, search_path: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``PYTHONPATH`` for ``python -m ${program}``: the module is imported from the working
+    directory, then the spec's folder, as an entrypoint module is; nothing for other commands."""
+    if not runs_as_module(spec):
+        return {}
+    inherited = environ.get("PYTHONPATH")
+    return {"PYTHONPATH": os.pathsep.join([*search_path, *([inherited] if inherited else [])])}
