@@ -21,11 +21,11 @@ while it waits) gets only its TrialFinished.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.core.events import Event
+from sweeptrack.core.channel import TrialEvents, TrialFinished, TrialMessage, TrialStarted
 from sweeptrack.core.model import RunStatus
 from sweeptrack.spec.model import Resources
 
@@ -55,36 +55,6 @@ class TrialRequest:
     timeout: float | None = None  # seconds
     resources: Resources = field(default_factory=Resources)
     artifact_root: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialStarted:
-    """A trial that waited after its submit has started."""
-
-    trial_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialEvents:
-    """Run events the trial's code emitted (in order)."""
-
-    trial_id: str
-    events: Sequence[Event]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialFinished:
-    """The trial's end: its status, the error (a traceback tail for failures), what the entrypoint
-    returned (a float or a dict of final metrics, for function trials), and its captured output."""
-
-    trial_id: str
-    status: RunStatus
-    error: str | None = None
-    result: Any = None
-    log_path: str | None = None  # stdout+stderr captured for the trial, when kept
-
-
-TrialMessage = TrialStarted | TrialEvents | TrialFinished
 
 
 class Executor(abc.ABC):

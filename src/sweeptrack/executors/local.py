@@ -33,8 +33,19 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
+from sweeptrack.core.channel import (
+    Events,
+    ExecutorSide,
+    Finished,
+    Prune,
+    Sync,
+    SyncAck,
+    TrialHello,
+    TrialSide,
+    WorkerHello,
+)
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.events import Event
 from sweeptrack.core.model import RunStatus
@@ -46,7 +57,7 @@ from sweeptrack.executors.base import (
     TrialRequest,
     TrialStarted,
 )
-from sweeptrack.executors.channel import ChannelServer, Closed, Exited, Hello, Inbound, Message
+from sweeptrack.executors.channel import ChannelServer, Closed, Connected, Exited, Inbound, Received
 from sweeptrack.executors.gpus import GpuInventory, NvmlInventory
 from sweeptrack.executors.processes import (
     describe_exit,
@@ -271,7 +282,7 @@ class LocalExecutor(Executor):
         trial.stop_grace = self.grace if grace is None else grace
         trial.term_at = time.monotonic() + trial.stop_grace
         for conn_id in self._trial_conns(trial):
-            self._send(conn_id, ("prune", trial_id))
+            self._send(conn_id, Prune(trial_id))
 
     def cancel(self, trial_id: str, status: RunStatus = RunStatus.KILLED, grace: float | None = None) -> None:
         """Stop the trial now (SIGTERM, SIGKILL ``grace`` seconds later); it finishes ``status``."""
@@ -373,7 +384,7 @@ class LocalExecutor(Executor):
     def _send_run(self, worker: _Worker, trial: _Trial) -> None:
         assert worker.conn_id is not None
         if self._send(worker.conn_id, run_message(trial.request, trial.log_path)) and trial.pruning:
-            self._send(worker.conn_id, ("prune", trial.id))
+            self._send(worker.conn_id, Prune(trial.id))
 
     def _start_command(self, trial: _Trial) -> None:
         assert self._server is not None
@@ -414,11 +425,11 @@ class LocalExecutor(Executor):
             self._handle(server, item)
 
     def _handle(self, server: ChannelServer, item: Inbound) -> None:
-        if isinstance(item, Message):
-            self._on_message(item.conn_id, item.payload)
-        elif isinstance(item, Hello):
+        if isinstance(item, Received):
+            self._on_message(item.conn_id, item.message)
+        elif isinstance(item, Connected):
             server.reported(item)
-            self._on_hello(item.conn_id, item.payload)
+            self._on_hello(item.conn_id, item.hello)
         elif isinstance(item, Closed):
             server.reported(item)
             if item.conn_id is not None:
@@ -428,48 +439,47 @@ class LocalExecutor(Executor):
             self._on_exit(item)
         self._settle()
 
-    def _on_hello(self, conn_id: int, payload: object) -> None:
+    def _on_hello(self, conn_id: int, hello: object) -> None:
         owner: _Worker | _Trial | None = None
-        if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == "worker":
-            worker = self._workers.get(payload[1])
+        if isinstance(hello, WorkerHello):
+            worker = self._workers.get(hello.key)
             if worker is not None and worker.returncode is None:
                 owner = worker
                 worker.conn_id = conn_id
                 if worker.trial is not None:
                     self._send_run(worker, worker.trial)
-        elif isinstance(payload, tuple) and len(payload) == 2 and payload[0] == "trial":
-            trial = self._trials.get(payload[1])
+        elif isinstance(hello, TrialHello):
+            trial = self._trials.get(hello.trial_id)
             if trial is not None and trial.started and trial.proc is not None and not trial.done:
                 owner = trial
                 trial.conns.add(conn_id)
                 if trial.pruning:
-                    self._send(conn_id, ("prune", trial.id))
+                    self._send(conn_id, Prune(trial.id))
         self._conns[conn_id] = owner
         if owner is None:  # a late or unknown caller: hang up
             self._dropconn(conn_id)
 
     def _answer_syncs(self, syncs: list[tuple[int, int]]) -> None:
         for conn_id, token in syncs:
-            self._send(conn_id, ("synced", token))
+            self._send(conn_id, SyncAck(token))
 
-    def _on_message(self, conn_id: int, payload: tuple[Any, ...]) -> None:
-        if payload[0] == "sync":
-            self._syncs_seen.append((conn_id, payload[1]))
+    def _on_message(self, conn_id: int, message: TrialSide) -> None:
+        if isinstance(message, Sync):
+            self._syncs_seen.append((conn_id, message.token))
             return
         owner = self._conns.get(conn_id)
         if isinstance(owner, _Worker):
             trial = owner.trial
             if trial is None or trial.done:
                 return
-            if payload[0] == "events":
-                self._emit_events(trial, payload[1])
-            elif payload[0] == "finished" and payload[1] == trial.id:
-                _, _, status, error, result, leaving = payload
+            if isinstance(message, Events):
+                self._emit_events(trial, message.events)
+            elif isinstance(message, Finished) and message.trial_id == trial.id:
                 owner.trial = None
-                owner.retired = owner.retired or leaving
-                self._finish(trial, RunStatus(status), error, result)
-        elif isinstance(owner, _Trial) and not owner.done and payload[0] == "events":
-            self._emit_events(owner, payload[1])
+                owner.retired = owner.retired or message.leaving
+                self._finish(trial, message.status, message.error, message.result)
+        elif isinstance(owner, _Trial) and not owner.done and isinstance(message, Events):
+            self._emit_events(owner, message.events)
 
     def _on_closed(self, conn_id: int) -> None:
         owner = self._conns.pop(conn_id, None)
@@ -625,7 +635,7 @@ class LocalExecutor(Executor):
             return [trial.worker.conn_id] if trial.worker.conn_id is not None else []
         return list(trial.conns)
 
-    def _send(self, conn_id: int, message: tuple[object, ...]) -> bool:
+    def _send(self, conn_id: int, message: ExecutorSide) -> bool:
         assert self._server is not None
         return self._server.send(conn_id, message)
 

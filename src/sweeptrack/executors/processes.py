@@ -14,8 +14,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
+from sweeptrack.core.channel import RunTrial
 from sweeptrack.executors.base import TrialRequest
 
 __all__ = [
@@ -71,21 +71,21 @@ def gpu_env(gpus: Sequence[str]) -> dict[str, str]:
     return {"CUDA_VISIBLE_DEVICES": ",".join(gpus), "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
 
 
-def run_message(request: TrialRequest, log_path: Path) -> tuple[str, dict[str, Any], str]:
+def run_message(request: TrialRequest, log_path: Path) -> RunTrial:
     """What a worker receives to run a function trial (plain, picklable data)."""
-    payload = {
-        "trial_id": request.trial_id,
-        "experiment": request.experiment,
-        "name": request.name,
-        "params": dict(request.params),
-        "call_params": dict(request.call_params),
-        "entrypoint": request.entrypoint,
-        "cwd": os.path.abspath(request.cwd),
-        "search_path": list(request.search_path),
-        "env": dict(request.env),
-        "artifact_root": request.artifact_root,
-    }
-    return ("run", payload, str(log_path))
+    return RunTrial(
+        trial_id=request.trial_id,
+        experiment=request.experiment,
+        name=request.name,
+        params=dict(request.params),
+        call_params=dict(request.call_params),
+        entrypoint=request.entrypoint,
+        cwd=os.path.abspath(request.cwd),
+        search_path=tuple(request.search_path),
+        env=dict(request.env),
+        artifact_root=request.artifact_root,
+        log_path=str(log_path),
+    )
 
 
 def start_command(

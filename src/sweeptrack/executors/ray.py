@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.core.channel import Cancel, Prune, ShippedEvents, SlotCommand, Submit
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.model import RunStatus
 from sweeptrack.executors.base import (
@@ -57,7 +58,7 @@ from sweeptrack.executors.ray_cluster import (
 )
 from sweeptrack.executors.ray_gpus import cluster_shape
 from sweeptrack.executors.ray_pool import Slot, SlotPool
-from sweeptrack.executors.ray_slot import Command, TrialSlot, land_blobs, land_log, pack, unpack
+from sweeptrack.executors.ray_slot import TrialSlot, land_blobs, land_log, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
 
@@ -247,7 +248,7 @@ class RayExecutor(Executor):
         if trial is None or trial.outcome is not None:
             return
         trial.outcome = (RunStatus.PRUNED, None)
-        self._command(trial, ("prune", trial_id, self.grace if grace is None else grace))
+        self._command(trial, Prune(trial_id, self.grace if grace is None else grace))
 
     def cancel(self, trial_id: str, status: RunStatus = RunStatus.KILLED, grace: float | None = None) -> None:
         """Stop the trial now (SIGTERM, SIGKILL ``grace`` seconds later); it finishes ``status``."""
@@ -255,7 +256,7 @@ class RayExecutor(Executor):
         if trial is None:
             return
         trial.outcome = (status, None)
-        self._command(trial, ("cancel", trial_id, status.value, self.grace if grace is None else grace))
+        self._command(trial, Cancel(trial_id, status, self.grace if grace is None else grace))
 
     def shutdown(self) -> None:
         """Stop every trial and slot actor (and a local Ray this executor started). No message is
@@ -304,7 +305,7 @@ class RayExecutor(Executor):
             slot.assign(trial)
             if not trial.staged:  # it starts now (a staged trial's slot says when it started)
                 trial.started_at = time.monotonic()
-            slot.commands.append(("submit", trial.request, trial.staged))
+            slot.commands.append(Submit(trial.request, trial.staged))
             if slot.ref is None and slot.retry_at is None:
                 self._call(slot)
 
@@ -327,7 +328,7 @@ class RayExecutor(Executor):
         commands, slot.commands = slot.commands, []
         slot.ref = slot.actor.call.remote(pack(commands), _SLOT_POLL)
 
-    def _command(self, trial: _Trial, command: Command) -> None:
+    def _command(self, trial: _Trial, command: SlotCommand) -> None:
         slot = trial.slot
         if slot is None:  # still waiting for a slot
             assert trial.outcome is not None
@@ -356,18 +357,20 @@ class RayExecutor(Executor):
             self._slot_died(slot, exc)
             return
         slot.unreachable_since = None
-        for kind, message, extra in messages:
+        for shipped in messages:
+            message = shipped if isinstance(shipped, TrialStarted) else shipped.message
             trial = self._trials.get(message.trial_id)
             if trial is None or trial.slot is not slot:
                 continue
-            if kind == "events":
-                land_blobs(trial.request.artifact_root, message, extra)
-                self._outbox.append(message)
-            elif kind == "started":
-                self._started(slot, trial, message)
+            if isinstance(shipped, ShippedEvents):
+                land_blobs(trial.request.artifact_root, shipped.message, shipped.blobs)
+                self._outbox.append(shipped.message)
+            elif isinstance(shipped, TrialStarted):
+                self._started(slot, trial, shipped)
             else:
+                end = shipped.message
                 slot.ended(trial.started_at, self._pool.pace)
-                self._finish(trial, message.status, message.error, message.result, extra)
+                self._finish(trial, end.status, end.error, end.result, shipped.log)
         if messages:
             slot.delivered = True
         elif slot.trial is not None or slot.commands:

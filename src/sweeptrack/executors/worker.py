@@ -1,10 +1,10 @@
 """A long-lived process that runs function trials, one at a time (``python -m sweeptrack.executors.worker``).
 
 The executor writes one JSON line to the worker's stdin (socket address, hex key, worker key) and
-closes it. The worker connects, says ``("worker", key)``, then loops: it receives
-``("run", request, log_path)``, runs the trial with the trial's run active and fd 1 and 2 going to
-the trial's log file, and answers ``("finished", trial_id, status, error, result, leaving)`` after
-the trial's events (``leaving``: the worker exits now, e.g. after a MemoryError). SIGTERM during a
+closes it. The worker connects, says ``WorkerHello(key)``, then loops: it receives a ``RunTrial``,
+runs the trial with the trial's run active and fd 1 and 2 going to the trial's log file, and
+answers ``Finished`` after the trial's events (its ``leaving``: the worker exits now, e.g. after a
+MemoryError). The messages are those of :mod:`sweeptrack.core.channel`. SIGTERM during a
 trial raises :class:`RunKilled` in it (so its events are flushed), then the worker exits. When the
 executor goes away the worker kills its process group.
 
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
+from sweeptrack.core.channel import Finished, RunTrial, WorkerHello
 from sweeptrack.core.errors import InvalidValueError
 from sweeptrack.core.model import RunStatus
 from sweeptrack.fluent import activated
@@ -54,13 +55,12 @@ class Worker:
             message = self.channel.inbox.get()
             if message is None:
                 return
-            if message[0] != "run":
+            if not isinstance(message, RunTrial):
                 continue
-            request, log_path = message[1], message[2]
-            status, error, result = self.run_trial(request, log_path)
-            self.channel.pruned.discard(request["trial_id"])
+            status, error, result = self.run_trial(message)
+            self.channel.pruned.discard(message.trial_id)
             leaving = self.retire or self.terminating  # the executor must not send it another trial
-            self.channel.send(("finished", request["trial_id"], status.value, error, result, leaving))
+            self.channel.send(Finished(message.trial_id, status, error, result, leaving))
 
     def on_sigterm(self, _signum: int, _frame: FrameType | None) -> None:
         self.terminating = True
@@ -68,28 +68,28 @@ class Worker:
             raise RunKilled("signal SIGTERM")
         raise SystemExit(0)
 
-    def run_trial(self, request: Mapping[str, Any], log_path: str) -> Outcome:
+    def run_trial(self, request: RunTrial) -> Outcome:
         sink = ChannelSink(self.channel, owns_channel=False)
         run = TrialRun(
-            experiment=request["experiment"],
-            name=request["name"],
+            experiment=request.experiment,
+            name=request.name,
             sink=sink,
-            artifacts=artifact_store(request["artifact_root"]),
-            run_id=request["trial_id"],
+            artifacts=artifact_store(request.artifact_root),
+            run_id=request.trial_id,
             flush_interval=TRIAL_FLUSH_INTERVAL,
-            params=request["params"],
+            params=request.params,
         )
-        with _redirected(log_path), _trial_state(request), activated(run), _system_metrics(run):
+        with _redirected(request.log_path), _trial_state(request), activated(run), _system_metrics(run):
             status, error, result = self._call(request)
         run.finish(status, error)
         return status, error, result
 
-    def _call(self, request: Mapping[str, Any]) -> Outcome:
+    def _call(self, request: RunTrial) -> Outcome:
         self.in_trial = True  # importing the module runs trial code too
         try:
             try:
-                function, takes_params = self._function(request["entrypoint"], tuple(request["search_path"]))
-                returned = function(dict(request["call_params"])) if takes_params else function()
+                function, takes_params = self._function(request)
+                returned = function(dict(request.call_params)) if takes_params else function()
             finally:
                 self.in_trial = False
             return RunStatus.FINISHED, None, _result(returned)
@@ -111,7 +111,8 @@ class Worker:
             error = str(exc)
         return status, error, None
 
-    def _function(self, entrypoint: str, search_path: tuple[str, ...]) -> tuple[Callable[..., Any], bool]:
+    def _function(self, request: RunTrial) -> tuple[Callable[..., Any], bool]:
+        entrypoint, search_path = request.entrypoint or "", tuple(request.search_path)
         cached = self._functions.get((entrypoint, search_path))
         if cached is not None:
             return cached
@@ -185,13 +186,13 @@ def _redirected(log_path: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _trial_state(request: Mapping[str, Any]) -> Iterator[None]:
+def _trial_state(request: RunTrial) -> Iterator[None]:
     """The trial's working directory and environment variables, restored afterwards."""
-    env: Mapping[str, str] = request["env"]
+    env = request.env
     previous = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     with contextlib.suppress(OSError):  # a missing folder shows up as the entrypoint's own error
-        os.chdir(request["cwd"])
+        os.chdir(request.cwd)
     try:
         yield
     finally:
@@ -229,7 +230,7 @@ def main() -> None:
     config = json.loads(sys.stdin.readline())
     sys.stdin.close()
     channel = Channel.connect(
-        config["address"], bytes.fromhex(config["authkey"]), ("worker", config["key"]), _kill_group
+        config["address"], bytes.fromhex(config["authkey"]), WorkerHello(config["key"]), _kill_group
     )
     worker = Worker(channel)
     signal.signal(signal.SIGTERM, worker.on_sigterm)
