@@ -72,6 +72,7 @@ class Controller:
         ledger: Ledger | None = None,
         on_progress: Callable[[SweepProgress], None] | None = None,
         python: str | None = None,
+        function: Callable[..., Any] | None = None,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -87,6 +88,7 @@ class Controller:
         self.ledger = ledger or Ledger()
         self.on_progress = on_progress
         self.python = python
+        self.function = function  # what trials run when the spec names no entrypoint or program
         self._pending_events: list[Event] = []
         self._ends_pending = False  # a finished trial's end is among them
         self._last_flush = time.monotonic()
@@ -215,7 +217,7 @@ class Controller:
         from sweeptrack.spec.command import build_argv
 
         argv = None
-        if self.spec.entrypoint is None:
+        if self.spec.entrypoint is None and self.function is None:
             argv = tuple(
                 build_argv(
                     self.spec,
@@ -240,6 +242,7 @@ class Controller:
             resources=self.spec.resources,
             env={ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}"},
             artifact_root=str(self.artifacts.root),
+            function=self.function,
         )
 
     # -- messages ---------------------------------------------------------------------------------

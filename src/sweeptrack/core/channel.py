@@ -180,10 +180,12 @@ ExecutorSide = RunTrial | Prune | SyncAck
 @dataclass(frozen=True, slots=True)
 class Submit:
     """Run ``request`` (a :class:`~sweeptrack.executors.base.TrialRequest`) on the slot;
-    ``staged``: it waits behind the slot's trial, and its start is reported."""
+    ``staged``: it waits behind the slot's trial, and its start is reported. ``function``: the
+    request's function pickled by value (the request travels without it)."""
 
     request: Any
     staged: bool
+    function: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

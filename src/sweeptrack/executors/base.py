@@ -21,7 +21,7 @@ while it waits) gets only its TrialFinished.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +36,11 @@ __all__ = ["Executor", "TrialEvents", "TrialFinished", "TrialMessage", "TrialReq
 class TrialRequest:
     """One trial to run.
 
-    Exactly one of ``entrypoint`` (``module:function``, called with ``call_params``) and ``argv``
-    (a command, macros already expanded) is set. ``search_path`` lists folders to import the
-    entrypoint module from and to resolve relative paths against, in order.
+    Exactly one of ``entrypoint`` (``module:function``, called with ``call_params``), ``function``
+    (a callable, called the same way; the local executor forks its worker from this process, the
+    Ray executor ships it by value) and ``argv`` (a command, macros already expanded) is set.
+    ``search_path`` lists folders to import the entrypoint module from and to resolve relative
+    paths against, in order.
     """
 
     trial_id: str  # the trial's run id
@@ -55,6 +57,7 @@ class TrialRequest:
     timeout: float | None = None  # seconds
     resources: Resources = field(default_factory=Resources)
     artifact_root: str | None = None
+    function: Callable[..., Any] | None = field(default=None, compare=False)
 
 
 class Executor(abc.ABC):

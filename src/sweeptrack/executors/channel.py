@@ -19,7 +19,6 @@ import select
 import shutil
 import socket
 import struct
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 
 from sweeptrack.core.channel import ExecutorSide, TrialSide, Unreadable
+from sweeptrack.executors.processes import Process
 from sweeptrack.trial import shutdown_connection
 
 __all__ = ["ChannelServer", "Closed", "Connected", "Exited", "Inbound", "Received"]
@@ -99,7 +99,7 @@ class ChannelServer:
         self._acceptor = threading.Thread(target=self._accept_loop, name="sweeptrack-accept", daemon=True)
         self._acceptor.start()
 
-    def watch(self, key: int, proc: subprocess.Popen[bytes]) -> None:
+    def watch(self, key: int, proc: Process) -> None:
         """Report :class:`Exited` for ``proc`` when it exits (a thread reaps it)."""
         thread = threading.Thread(target=self._wait, args=(key, proc), name="sweeptrack-wait", daemon=True)
         thread.start()
@@ -130,6 +130,11 @@ class ChannelServer:
         except OSError:
             return False
         return True
+
+    def descriptors(self) -> list[int]:
+        """The descriptors of the socket and of every connection (a forked child closes them)."""
+        fds = [self._sock.fileno(), self._wake_r, self._wake_w]
+        return fds + [conn.fileno() for conn, _ in list(self._conns.values()) if not conn.closed]
 
     def drop(self, conn_id: int) -> None:
         """End a connection now; its reader reports Closed."""
@@ -208,7 +213,7 @@ class ChannelServer:
             self.inbox.put(Received(conn_id, message))
         self.inbox.put(Closed(conn_id))
 
-    def _wait(self, key: int, proc: subprocess.Popen[bytes]) -> None:
+    def _wait(self, key: int, proc: Process) -> None:
         self.inbox.put(Exited(key, proc.wait()))
 
 

@@ -11,8 +11,9 @@ Example:
 How it works: the executor listens on ``channel.sock`` in a private temporary folder, with a random
 key. A function trial goes to an idle worker (``python -m sweeptrack.executors.worker``, started on
 demand, at most ``parallel`` of them, each in its own process group), which runs it with the
-trial's run active and its output in the trial's log file. A command trial is a fresh process (in
-its own process group) whose environment names the socket, the key and the trial
+trial's run active and its output in the trial's log file; a trial of a function given as an
+object goes to a worker forked from this process, which has that function. A command trial is a
+fresh process (in its own process group) whose environment names the socket, the key and the trial
 (:func:`sweeptrack.trial.trial_env`), so ``import sweeptrack as st; st.log_metrics(...)`` in it
 reaches the controller. Reader threads turn everything that happens into one queue that
 :meth:`LocalExecutor.poll` drains; all decisions (timeouts, the grace after a prune, which trial
@@ -30,10 +31,10 @@ import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sweeptrack.core.channel import (
     Events,
@@ -60,7 +61,9 @@ from sweeptrack.executors.base import (
 from sweeptrack.executors.channel import ChannelServer, Closed, Connected, Exited, Inbound, Received
 from sweeptrack.executors.gpus import GpuInventory, NvmlInventory
 from sweeptrack.executors.processes import (
+    Process,
     describe_exit,
+    fork_worker,
     gpu_env,
     log_tail,
     resolve_argv,
@@ -83,9 +86,10 @@ _SHUTDOWN_WAIT = 2.0
 @dataclass(eq=False)
 class _Worker:
     key: int
-    proc: subprocess.Popen[bytes]
+    proc: Process
     gpus: tuple[str, ...]
     log_path: Path
+    function: Callable[..., Any] | None = None  # a forked worker's own function
     conn_id: int | None = None
     trial: _Trial | None = None
     returncode: int | None = None
@@ -102,7 +106,7 @@ class _Trial:
     report_start: bool = False  # it gets a TrialStarted when it starts
     gpus: tuple[str, ...] = ()
     worker: _Worker | None = None
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     conns: set[int] = field(default_factory=set)
     returncode: int | None = None
     exited_at: float = 0.0
@@ -205,14 +209,14 @@ class LocalExecutor(Executor):
         the other messages.
 
         Raises:
-            SweepError: The request names no entrypoint and no command (or both), its trial id is
+            SweepError: The request names not exactly one of entrypoint, function and command, its trial id is
                 already running, it asks for resources this machine does not have, or the
                 executor was shut down.
         """
         if self._closed:
             raise SweepError("the local executor was shut down; create a new one")
-        if (request.entrypoint is None) == (request.argv is None):
-            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint and argv")
+        if [request.entrypoint, request.function, request.argv].count(None) != 2:
+            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint, function and argv")
         if request.trial_id in self._trials:
             raise SweepError(f"trial {request.trial_id} is already running")
         self._pool.check(request.resources)
@@ -343,16 +347,17 @@ class LocalExecutor(Executor):
                 trial.deadline = now + trial.request.timeout
             if trial.report_start:
                 self._outbox.append(TrialStarted(trial_id=trial.id))
-            if trial.request.entrypoint is not None:
+            if trial.request.argv is None:
                 self._start_function(trial)
             else:
                 self._start_command(trial)
 
     def _start_function(self, trial: _Trial) -> None:
-        worker = self._idle_worker(trial.gpus)
+        function = trial.request.function
+        worker = self._idle_worker(trial.gpus, function)
         if worker is None:
             try:
-                worker = self._spawn_worker(trial.gpus)
+                worker = self._spawn_worker(trial.gpus, function)
             except OSError as exc:
                 self._finish(trial, RunStatus.FAILED, f"cannot start a worker process: {exc}")
                 return
@@ -360,25 +365,32 @@ class LocalExecutor(Executor):
         if worker.conn_id is not None:
             self._send_run(worker, trial)
 
-    def _idle_worker(self, gpus: tuple[str, ...]) -> _Worker | None:
+    def _idle_worker(self, gpus: tuple[str, ...], function: Callable[..., Any] | None) -> _Worker | None:
         idle = [w for w in self._workers.values() if not w.retired and w.trial is None]
         for worker in idle:
-            if worker.gpus == gpus:
+            if worker.gpus == gpus and worker.function is function:
                 return worker
         if idle and len([w for w in self._workers.values() if not w.retired]) >= self.parallel:
-            # A worker's GPUs are fixed when it starts (CUDA reads them once): replace one.
+            # A worker's GPUs are fixed when it starts (CUDA reads them once), and so is a forked
+            # worker's function: replace one.
             self._retire(idle[0], signal.SIGKILL)
         return None
 
-    def _spawn_worker(self, gpus: tuple[str, ...]) -> _Worker:
-        assert self._server is not None
+    def _spawn_worker(self, gpus: tuple[str, ...], function: Callable[..., Any] | None = None) -> _Worker:
+        server = self._server
+        assert server is not None
         key = next(self._keys)
         log_path = self.log_dir / "workers" / f"worker-{os.getpid()}-{key}.log"
-        proc = start_worker(self._server.address, self._server.authkey, key, gpus, log_path)
-        worker = _Worker(key=key, proc=proc, gpus=gpus, log_path=log_path)
+        proc: Process
+        if function is None:
+            proc = start_worker(server.address, server.authkey, key, gpus, log_path)
+        else:
+            fds = server.descriptors()
+            proc = fork_worker(server.address, server.authkey, key, gpus, log_path, function, fds)
+        worker = _Worker(key=key, proc=proc, gpus=gpus, log_path=log_path, function=function)
         self._workers[key] = worker
         self._procs[key] = worker
-        self._server.watch(key, proc)
+        server.watch(key, proc)
         return worker
 
     def _send_run(self, worker: _Worker, trial: _Trial) -> None:

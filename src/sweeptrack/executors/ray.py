@@ -31,6 +31,7 @@ As the local executor, all decisions are taken in the controller's thread inside
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -133,6 +134,7 @@ class RayExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
         self._outbox: list[TrialMessage] = []
+        self._pickled: tuple[Any, bytes] | None = None  # the last function shipped, and its pickle
         self._closed = False
 
     # -- the Executor interface ----------------------------------------------------------------
@@ -157,15 +159,15 @@ class RayExecutor(Executor):
         """Start ``request`` on a free slot (or as soon as one is free).
 
         Raises:
-            SweepError: The request names no entrypoint and no command (or both), its trial id is
+            SweepError: The request names not exactly one of entrypoint, function and command, its trial id is
                 already running, the cluster cannot be reached, no node of it can satisfy the
                 request's resources (or it has no GPU for a GPU request), or the executor was
                 shut down.
         """
         if self._closed:
             raise SweepError("the Ray executor was shut down; create a new one")
-        if (request.entrypoint is None) == (request.argv is None):
-            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint and argv")
+        if [request.entrypoint, request.function, request.argv].count(None) != 2:
+            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint, function and argv")
         if request.trial_id in self._trials:
             raise SweepError(f"trial {request.trial_id} is already running")
         self.check(request.resources)
@@ -305,9 +307,22 @@ class RayExecutor(Executor):
             slot.assign(trial)
             if not trial.staged:  # it starts now (a staged trial's slot says when it started)
                 trial.started_at = time.monotonic()
-            slot.commands.append(Submit(trial.request, trial.staged))
+            slot.commands.append(self._submit(trial))
             if slot.ref is None and slot.retry_at is None:
                 self._call(slot)
+
+    def _submit(self, trial: _Trial) -> Submit:
+        """The slot's submit: a function travels pickled by value (a function of a notebook or a
+        script's ``__main__`` cannot be imported on the node), once per function object."""
+        function = trial.request.function
+        if function is None:
+            return Submit(trial.request, trial.staged)
+        if self._pickled is None or self._pickled[0] is not function:
+            from ray import cloudpickle
+
+            self._pickled = (function, cloudpickle.dumps(function))
+        request = dataclasses.replace(trial.request, function=None)
+        return Submit(request, trial.staged, self._pickled[1])
 
     def _slot_failed(self, slot: Slot, exc: Exception) -> None:
         """A slot's actor could not start: the first trial waiting for its shape fails with the

@@ -71,6 +71,7 @@ class TrialSlot:
         self.local = LocalExecutor(1, cpu_count=1, gpus=[], grace=grace, log_dir=self.folder / "logs")
         self.local.prestart(wait=_WORKER_START_WAIT)  # the slot is ready when its worker is
         self.staging = self.folder / "artifacts" if ship_artifacts else None
+        self._functions: dict[bytes, Any] = {}  # pickled function -> the function, loaded once
 
     def info(self) -> dict[str, Any]:
         """Where this slot runs: its node, its process id, the devices Ray gave it."""
@@ -129,12 +130,21 @@ class TrialSlot:
             changes: dict[str, Any] = {"resources": Resources(cpu=0.0)}
             if self.staging is not None and request.artifact_root:
                 changes["artifact_root"] = str(self.staging)
+            if command.function is not None:
+                changes["function"] = self._function(command.function)
             # A staged trial's start is reported, after whatever the one before it sent.
             self.local.submit(dataclasses.replace(request, **changes), report_start=command.staged)
         elif isinstance(command, Prune):
             self.local.prune(command.trial_id, command.grace)
         elif isinstance(command, Cancel):
             self.local.cancel(command.trial_id, command.status, command.grace)
+
+    def _function(self, pickled: bytes) -> Any:
+        """The function a submit shipped (the same one each time: its workers are kept)."""
+        function = self._functions.get(pickled)
+        if function is None:
+            function = self._functions[pickled] = pickle.loads(pickled)
+        return function
 
     def _outbound(self, message: TrialMessage) -> SlotOutbound:
         if isinstance(message, TrialStarted):

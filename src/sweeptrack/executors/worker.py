@@ -8,6 +8,10 @@ MemoryError). The messages are those of :mod:`sweeptrack.core.channel`. SIGTERM 
 trial raises :class:`RunKilled` in it (so its events are flushed), then the worker exits. When the
 executor goes away the worker kills its process group.
 
+A worker forked for a function given as an object (see
+:func:`sweeptrack.executors.processes.fork_worker`) runs that function for every trial instead
+(:func:`serve_function`).
+
 This module is a process entry point: it is the one place besides the CLI that changes the process
 state (working directory, ``sys.path``, ``os.environ`` for the trial's variables, signal handlers).
 """
@@ -35,7 +39,7 @@ from sweeptrack.run import RunKilled, as_metric_value, status_for_exception
 from sweeptrack.tracking.sysmetrics import NvmlProbe, SystemMetricsSampler, interval_from_env
 from sweeptrack.trial import TRIAL_FLUSH_INTERVAL, Channel, ChannelSink, TrialRun, artifact_store
 
-__all__ = ["main"]
+__all__ = ["main", "serve_function"]
 
 TRACEBACK_LINES = 20
 
@@ -43,12 +47,13 @@ Outcome = tuple[RunStatus, str | None, Any]
 
 
 class Worker:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, function: Callable[..., Any] | None = None) -> None:
         self.channel = channel
         self.in_trial = False
         self.terminating = False
         self.retire = False
         self._functions: dict[tuple[str, tuple[str, ...]], tuple[Callable[..., Any], bool]] = {}
+        self._own = (function, _takes_params(function)) if function is not None else None
 
     def serve(self) -> None:
         while not (self.terminating or self.retire):
@@ -112,6 +117,8 @@ class Worker:
         return status, error, None
 
     def _function(self, request: RunTrial) -> tuple[Callable[..., Any], bool]:
+        if self._own is not None:
+            return self._own
         entrypoint, search_path = request.entrypoint or "", tuple(request.search_path)
         cached = self._functions.get((entrypoint, search_path))
         if cached is not None:
@@ -226,13 +233,17 @@ def _kill_group() -> None:
 
 
 def main() -> None:
-    faulthandler.enable(all_threads=False)  # a segfault leaves the trial's traceback in its log
     config = json.loads(sys.stdin.readline())
     sys.stdin.close()
-    channel = Channel.connect(
-        config["address"], bytes.fromhex(config["authkey"]), WorkerHello(config["key"]), _kill_group
-    )
-    worker = Worker(channel)
+    serve_function(config["address"], bytes.fromhex(config["authkey"]), config["key"], None)
+
+
+def serve_function(address: str, authkey: bytes, key: int, function: Callable[..., Any] | None) -> int:
+    """Connect to the executor at ``address`` as worker ``key`` and run the trials it sends, with
+    ``function`` (None: each trial's entrypoint), until it is told to stop or the executor goes."""
+    faulthandler.enable(all_threads=False)  # a segfault leaves the trial's traceback in its log
+    channel = Channel.connect(address, authkey, WorkerHello(key), _kill_group)
+    worker = Worker(channel, function)
     signal.signal(signal.SIGTERM, worker.on_sigterm)
     try:
         worker.serve()
@@ -241,6 +252,7 @@ def main() -> None:
     finally:
         with contextlib.suppress(Exception):
             channel.close()
+    return 0
 
 
 if __name__ == "__main__":

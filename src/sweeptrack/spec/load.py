@@ -140,9 +140,7 @@ def _what_to_run(
             )
         return entrypoint, None, None
     if program is None and "command" not in root:
-        raise root.error(
-            None, "nothing to run: give entrypoint: 'module:function', or program: (and command:)"
-        )
+        return None, None, None  # a function sweep: st.run_sweep(spec, function=train) runs it
     if "command" not in root:
         return None, program, DEFAULT_COMMAND
     items = root.seq("command")
