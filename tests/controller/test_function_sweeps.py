@@ -131,6 +131,17 @@ def test_bad_function_sweeps_are_refused_before_anything_is_written(
     assert not (tmp_path / "st.db").exists()
 
 
+def test_a_dict_spec_with_a_value_yaml_cannot_hold_is_refused(tmp_path: Path) -> None:
+    spec = {"method": "grid", "metric": {"name": "loss"}, "parameters": {"data": {"value": Path("d")}}}
+    with pytest.raises(SweepError) as caught:
+        st.run_sweep(spec, db=f"sqlite:///{tmp_path}/st.db", function=print)
+    assert str(caught.value) == (
+        "the spec dict holds a PosixPath (PosixPath('d')), which a sweep spec cannot hold; use numbers, "
+        "strings, booleans, lists and dicts"
+    )
+    assert not (tmp_path / "st.db").exists()
+
+
 def test_the_cli_says_a_spec_with_nothing_to_run_needs_a_function(tmp_path: Path) -> None:
     (tmp_path / "sweep.yaml").write_text(SPEC)
     done = subprocess.run(

@@ -149,3 +149,15 @@ def test_a_cluster_that_wants_a_token_says_how_to_give_it(
         f"error: the Ray job API at {token_cluster.dashboard} refused the connection: the cluster "
         "requires token authentication; set RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN"
     )
+
+
+def test_auto_with_several_live_clusters_and_a_dead_head_recorded_asks_which(
+    ray_cluster: Any, token_cluster: RayCluster, tmp_path: Path, ray_tmpdir: Path
+) -> None:
+    (ray_tmpdir / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{free_port()}")
+    done = sweep(tmp_path, ray_tmpdir, "--address", "auto")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ray address auto: several Ray clusters run on this machine (")
+    assert line.endswith("); give the address of one")
+    assert ray_cluster.address in line and token_cluster.address in line

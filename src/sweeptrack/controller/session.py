@@ -193,7 +193,11 @@ def _load(spec: SpecLike) -> SweepSpec:
         try:
             text = yaml.safe_dump(dict(spec), sort_keys=False)
         except yaml.YAMLError as exc:
-            raise SweepError(f"the spec dict holds something YAML cannot write: {exc}") from None
+            bad = exc.args[1] if len(exc.args) > 1 else exc
+            raise SweepError(
+                f"the spec dict holds a {type(bad).__name__} ({bad!r:.60}), which a sweep spec cannot "
+                "hold; use numbers, strings, booleans, lists and dicts"
+            ) from None
         return load_spec_text(text)
     from sweeptrack.spec.load import load_spec
 

@@ -209,8 +209,8 @@ class LocalExecutor(Executor):
         the other messages.
 
         Raises:
-            SweepError: The request names not exactly one of entrypoint, function and command, its trial id is
-                already running, it asks for resources this machine does not have, or the
+            SweepError: The request does not name exactly one of entrypoint, function and command,
+                its trial id is already running, it asks for resources this machine does not have, or the
                 executor was shut down.
         """
         if self._closed:

@@ -159,8 +159,8 @@ class RayExecutor(Executor):
         """Start ``request`` on a free slot (or as soon as one is free).
 
         Raises:
-            SweepError: The request names not exactly one of entrypoint, function and command, its trial id is
-                already running, the cluster cannot be reached, no node of it can satisfy the
+            SweepError: The request does not name exactly one of entrypoint, function and command,
+                its trial id is already running, the cluster cannot be reached, no node of it can satisfy the
                 request's resources (or it has no GPU for a GPU request), or the executor was
                 shut down.
         """
