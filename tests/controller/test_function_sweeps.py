@@ -14,6 +14,7 @@ import pytest
 import sweeptrack as st
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.model import RunStatus, SweepState
+from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.sql.store import SqlStore
 
 CLI = str(Path(sys.executable).with_name("sweeptrack"))
@@ -81,6 +82,7 @@ def test_a_dict_spec_and_a_closure(tmp_path: Path) -> None:
     offset = 10.0
 
     def train(config: dict[str, Any]) -> float:
+        print(f"training x={config['x']}")  # to the trial's log, whatever this process's stdout is
         st.log_metrics({"loss": offset + config["x"]}, step=0)
         return offset + config["x"]
 
@@ -94,7 +96,16 @@ def test_a_dict_spec_and_a_closure(tmp_path: Path) -> None:
     result = st.run_sweep(spec, db=db, function=train)
     assert (result.state, result.finished, result.name) == (SweepState.FINISHED, 3, "dictsweep")
     assert dict(result.best_params) == {"x": 1} and result.best_value == 11.0
-    assert sorted(r.metrics["loss"].last for r in runs_of(db)) == [11.0, 12.0, 13.0]
+    runs = runs_of(db)
+    assert sorted(r.metrics["loss"].last for r in runs) == [11.0, 12.0, 13.0]
+    store = SqlStore(db)
+    try:
+        for run in runs:
+            (log,) = [a for a in store.list_artifacts(run.id) if a.path == "logs/output.log"]
+            text = ArtifactRoot(tmp_path / "artifacts").blob_path(log.sha256).read_text()
+            assert f"training x={run.params['x']}" in text
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,11 @@ def _become_worker(log_fd: int, gpus: Sequence[str], inherited: Sequence[int]) -
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
+    # The caller's streams may be no files at all (a notebook's go to its kernel's I/O thread,
+    # which the child does not have): print() writes to the log like any worker's.
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     os.environ.update(gpu_env(gpus))
 
 
