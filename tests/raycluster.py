@@ -52,9 +52,13 @@ class RayCluster:
     head: RayNode
     nodes: list[RayNode] = field(default_factory=list)
     servers: list[RayNode] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # the head's own variables
 
     @classmethod
-    def start(cls, *, num_cpus: int = 2, timeout: float = 90) -> RayCluster:
+    def start(
+        cls, *, num_cpus: int = 2, timeout: float = 90, env: dict[str, str] | None = None
+    ) -> RayCluster:
+        """``env``: more variables for the head (e.g. token authentication)."""
         temp_dir = Path(tempfile.mkdtemp(prefix="st-ray-"))
         # The head's own Ray Client server on a free port too (its default, 10001, may be taken).
         port, dash, client = free_port(), free_port(), free_port()
@@ -65,9 +69,13 @@ class RayCluster:
             "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--disable-usage-stats",
             f"--ray-client-server-port={client}", f"--temp-dir={temp_dir}",
         ]  # fmt: skip
-        head = RayNode(_spawn(args, log), log)
+        head = RayNode(_spawn(args, log, env), log)
         cluster = cls(
-            address=f"127.0.0.1:{port}", dashboard=f"http://127.0.0.1:{dash}", temp_dir=temp_dir, head=head
+            address=f"127.0.0.1:{port}",
+            dashboard=f"http://127.0.0.1:{dash}",
+            temp_dir=temp_dir,
+            head=head,
+            env=dict(env or {}),
         )
         cluster.wait_for_nodes(1, timeout)
         return cluster
@@ -116,6 +124,7 @@ class RayCluster:
             [_ray(), "list", "nodes", "--address", self.dashboard, "--format", "json",
              "--filter", "state=ALIVE"],
             capture_output=True, text=True, timeout=30, check=False,
+            env={**os.environ, **RAY_ENV, **self.env},
         )  # fmt: skip
         try:
             return len(json.loads(done.stdout))
@@ -156,8 +165,8 @@ RAY_ENV = {
 }
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path, more: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, **RAY_ENV, "PATH": path}
+    env = {**os.environ, **RAY_ENV, "PATH": path, **(more or {})}
     with log.open("wb") as out:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sweeptrack.core.errors import SweepTrackError
+from sweeptrack.executors.ray_cluster import refusal
 from sweeptrack.reports.formats import Report, Table, format_time
 from sweeptrack.spec.model import ExecutorType
 
@@ -214,10 +215,7 @@ def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> JobSubmissionC
     try:
         return JobSubmissionClient(url)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, AuthenticationError
-        hint = ""
-        if "authentication" in str(exc).lower():
-            hint = "; set RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN"
-        raise JobError(f"the Ray job API at {url} refused the connection: {_first_line(exc)}{hint}") from None
+        raise JobError(f"the Ray job API at {url} refused the connection: {refusal(exc)}") from None
 
 
 def submit(client: JobSubmissionClient, submission: Submission, *, agent_wait: float = 30.0) -> str:

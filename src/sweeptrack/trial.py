@@ -7,9 +7,10 @@ instead of creating one, and ``st.should_prune()`` turns true once the controlle
 message over the channel.
 
 The channel is a :mod:`multiprocessing.connection` connection to the executor's Unix socket,
-authenticated with a random key. Messages are pickled tuples: the trial sends
-``("events", [event, ...])`` (and a worker ``("finished", ...)``); the executor sends
-``("prune", trial_id)`` (and a worker ``("run", ...)``).
+authenticated with a random key. Messages are the pickled dataclasses of
+:mod:`sweeptrack.core.channel`: a connection opens with a ``Hello``; the trial sends ``Events`` and
+``Sync`` (and a worker ``Finished``); the executor sends ``Prune`` and ``SyncAck`` (and a worker
+``RunTrial``).
 
 Example:
     >>> run = attach_from_env(os.environ)      # doctest: +SKIP
@@ -28,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sweeptrack.core.channel import Events, ExecutorSide, Hello, Prune, Sync, SyncAck, TrialHello, TrialSide
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, RunEnded, RunStarted
 from sweeptrack.core.model import RunStatus
@@ -85,13 +87,13 @@ class Channel:
         self.pruned: set[str] = set()
         self._synced = threading.Condition()
         self._synced_token = -1
-        self.inbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[ExecutorSide | None] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, name="sweeptrack-channel", daemon=True)
         self._reader.start()
 
     @classmethod
     def connect(
-        cls, address: str, authkey: bytes, hello: tuple[Any, ...], on_lost: Callable[[], None] | None = None
+        cls, address: str, authkey: bytes, hello: Hello, on_lost: Callable[[], None] | None = None
     ) -> Channel:
         """Connect to the executor at ``address`` and introduce this process with ``hello``.
 
@@ -111,7 +113,7 @@ class Channel:
             ) from exc
         return cls(conn, on_lost)
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: TrialSide) -> None:
         """Hand ``message`` to the socket (blocks only while the executor's buffer is full)."""
         with self._lock:
             if self.lost:
@@ -125,7 +127,7 @@ class Channel:
     def sync(self, token: int, timeout: float) -> bool:
         """Wait until the controller has judged everything sent before this call (the executor
         answers once the controller took those events, after any prune message); False on timeout."""
-        self.send(("sync", token))
+        self.send(Sync(token))
         with self._synced:
             return self._synced.wait_for(lambda: self._synced_token >= token or self.lost, timeout)
 
@@ -151,14 +153,14 @@ class Channel:
         conn = self._conn
         while True:
             try:
-                message = conn.recv()
+                message: ExecutorSide = conn.recv()
             except Exception:  # end of file, a closed socket or a garbled message: the link is gone
                 break
-            if message[0] == "prune":
-                self.pruned.add(message[1])
-            elif message[0] == "synced":
+            if isinstance(message, Prune):
+                self.pruned.add(message.trial_id)
+            elif isinstance(message, SyncAck):
                 with self._synced:
-                    self._synced_token = max(self._synced_token, message[1])
+                    self._synced_token = max(self._synced_token, message.token)
                     self._synced.notify_all()
             else:
                 self.inbox.put(message)
@@ -182,7 +184,7 @@ class ChannelSink(Sink):
     def emit(self, event: Event) -> None:
         if isinstance(event, RunStarted | RunEnded):
             return
-        self.channel.send(("events", [event]))
+        self.channel.send(Events([event]))
 
     def flush(self) -> None:
         self.channel.flush()
@@ -256,7 +258,7 @@ def attach_from_env(environ: Mapping[str, str]) -> TrialRun | None:
             f"{ENV_ID} is set but the trial context is incomplete ({exc}); run sweep trials through "
             f"the sweep controller, or unset {ENV_ID}"
         ) from exc
-    channel = Channel.connect(address, authkey, ("trial", trial_id), on_lost=_controller_gone)
+    channel = Channel.connect(address, authkey, TrialHello(trial_id), on_lost=_controller_gone)
     root = environ.get(ENV_ARTIFACTS)
     run = TrialRun(
         experiment=environ.get(ENV_EXPERIMENT) or "default",

@@ -3,6 +3,7 @@ slots, process groups, the trial environment of a command)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -293,3 +294,39 @@ def test_visible_devices_are_the_gpus_when_none_are_given(
     (finished,) = collector.run(request)
     assert finished.status is RunStatus.FINISHED, finished.error
     assert collector.tags(request.trial_id)["gpus"] == "5"
+
+
+def test_a_function_object_runs_on_workers_forked_from_this_process(
+    local_factory: Callable[..., LocalExecutor], trial_dir: Path
+) -> None:
+    import sweeptrack as st
+
+    seen = "set before the fork"
+
+    def train(params: dict[str, float]) -> float:  # a closure: nothing could import it
+        st.set_tag("seen", f"{seen} in {os.getpid()} of {os.getppid()}")
+        time.sleep(0.2)
+        return params["lr"] * 2
+
+    collector = Collector(local_factory(2))
+    requests = [
+        dataclasses.replace(make_request(trial_dir, params={"lr": lr}), function=train)
+        for lr in (0.1, 0.2, 0.3)
+    ]
+    finished = collector.run(*requests)
+    assert [f.result for f in finished] == pytest.approx([0.2, 0.4, 0.6])
+    tags = [collector.tags(r.trial_id)["seen"] for r in requests]
+    assert all(
+        tag.startswith("set before the fork in ") and tag.endswith(f" of {os.getpid()}") for tag in tags
+    )
+    assert len({tag.split()[-3] for tag in tags}) == 2, "two forked workers took the three trials"
+
+
+def test_a_request_with_both_a_function_and_an_entrypoint_is_refused(
+    local_factory: Callable[..., LocalExecutor], trial_dir: Path
+) -> None:
+    request = dataclasses.replace(make_request(trial_dir, "metrics"), function=print)
+    with pytest.raises(
+        SweepError, match=f"^trial {request.trial_id}: give exactly one of entrypoint, function and argv$"
+    ):
+        local_factory(1).submit(request)

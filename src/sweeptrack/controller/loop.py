@@ -76,6 +76,7 @@ class Controller:
         ledger: Ledger | None = None,
         on_progress: Callable[[SweepProgress], None] | None = None,
         python: str | None = None,
+        function: Callable[..., Any] | None = None,
     ) -> None:
         self.spec = spec
         self.store = store
@@ -91,6 +92,7 @@ class Controller:
         self.ledger = ledger or Ledger()
         self.on_progress = on_progress
         self.python = python
+        self.function = function  # what trials run when the spec names no entrypoint or program
         self._pending_events: list[Event] = []
         self._ends_pending = False  # a finished trial's end is among them
         self._last_flush = time.monotonic()
@@ -251,6 +253,7 @@ class Controller:
                 **module_env(self.spec, self._search_path, os.environ),
             },
             artifact_root=str(self.artifacts.root),
+            function=self.function,
         )
 
     # -- messages ---------------------------------------------------------------------------------

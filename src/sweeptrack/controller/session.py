@@ -12,8 +12,9 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from sweeptrack.controller.loop import Controller
 from sweeptrack.controller.progress import SweepProgress, SweepResult
@@ -31,10 +32,11 @@ from sweeptrack.tracking.store import Store
 __all__ = ["open_sweep", "run_sweep"]
 
 ProgressCallback = Callable[[SweepProgress], None]
+SpecLike = str | Path | SweepSpec | Mapping[str, Any]
 
 
 def run_sweep(
-    spec: str | Path | SweepSpec,
+    spec: SpecLike,
     db: str = "sqlite:///sweeptrack.db",
     *,
     parallel: int | None = None,
@@ -42,12 +44,24 @@ def run_sweep(
     resume: bool = False,
     on_progress: ProgressCallback | None = None,
     artifacts: str | Path | None = None,
+    function: Callable[..., Any] | None = None,
 ) -> SweepResult:
     """Run a sweep to its end and return how it went (for notebooks and scripts).
+
+    ``spec`` is a sweep file, or the same as a dict. ``function``: what each trial runs, for a
+    spec with neither ``program`` nor ``entrypoint`` (as ``wandb.agent(sweep_id, function=train)``
+    does): it is called with the trial's params (when it takes an argument), logs with
+    ``st.log_metrics`` and may return the objective. It may be defined anywhere, a notebook or the
+    script's ``__main__`` included: the local executor forks its workers from this process, Ray
+    ships the function by value.
 
     Example:
         >>> result = st.run_sweep("sweeps/quickstart.yaml", db="sqlite:///sweeptrack.db")  # doctest: +SKIP
         >>> result.best_value, result.best_params                                        # doctest: +SKIP
+        >>> def train(config):                                                          # doctest: +SKIP
+        ...     st.log_metrics({"loss": (config["x"] - 3) ** 2})
+        >>> st.run_sweep({"method": "grid", "metric": {"name": "loss"},                  # doctest: +SKIP
+        ...               "parameters": {"x": {"values": [1, 2, 3]}}}, function=train)
     """
     controller = open_sweep(
         spec,
@@ -57,12 +71,13 @@ def run_sweep(
         resume=resume,
         on_progress=on_progress,
         artifacts=artifacts,
+        function=function,
     )
     return controller.run()
 
 
 def open_sweep(
-    spec: str | Path | SweepSpec,
+    spec: SpecLike,
     db: str,
     *,
     parallel: int | None = None,
@@ -71,13 +86,21 @@ def open_sweep(
     on_progress: ProgressCallback | None = None,
     artifacts: str | Path | None = None,
     cwd: Path | None = None,
+    function: Callable[..., Any] | None = None,
 ) -> Controller:
     """A controller ready to run: a new sweep, or (``resume``) the newest sweep of this spec, or
-    the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like."""
+    the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like.
+    ``function``: see :func:`run_sweep`.
+
+    Raises:
+        SweepError: ``function`` is given for a spec that has a program or an entrypoint, or
+            neither is there to run.
+    """
     from sweeptrack.spec.runnable import check_runnable
 
     cwd = (cwd or Path.cwd()).resolve()
     spec = _with_limits(_load(spec), parallel, trials)
+    _check_function(spec, function)
     check_runnable(spec, cwd)
     store = SqlStore(db)
     search = Search(spec)
@@ -110,6 +133,7 @@ def open_sweep(
         spec_budget=_budget(spec, search, None),
         ledger=ledger,
         on_progress=on_progress,
+        function=function,
     )
     controller.closers.append(release)
     return controller
@@ -158,12 +182,39 @@ def _with_limits(spec: SweepSpec, parallel: int | None, trials: int | None) -> S
     return dataclasses.replace(spec, parallel=parallel)
 
 
-def _load(spec: str | Path | SweepSpec) -> SweepSpec:
+def _load(spec: SpecLike) -> SweepSpec:
     if isinstance(spec, SweepSpec):
         return spec
+    if isinstance(spec, Mapping):
+        import yaml
+
+        from sweeptrack.spec.load import load_spec_text
+
+        try:
+            text = yaml.safe_dump(dict(spec), sort_keys=False)
+        except yaml.YAMLError as exc:
+            bad = exc.args[1] if len(exc.args) > 1 else exc
+            raise SweepError(
+                f"the spec dict holds a {type(bad).__name__} ({bad!r:.60}), which a sweep spec cannot "
+                "hold; use numbers, strings, booleans, lists and dicts"
+            ) from None
+        return load_spec_text(text)
     from sweeptrack.spec.load import load_spec
 
     return load_spec(spec)
+
+
+def _check_function(spec: SweepSpec, function: Callable[..., Any] | None) -> None:
+    runs_something = spec.entrypoint is not None or spec.program is not None or spec.command is not None
+    if function is not None and runs_something:
+        raise SweepError(f"{spec.source}: give either function= or the spec's program/entrypoint, not both")
+    if function is not None and not callable(function):
+        raise SweepError(f"function={function!r}: not callable; pass the training function itself")
+    if function is None and not runs_something:
+        raise SweepError(
+            f"{spec.source}: nothing to run: give entrypoint: 'module:function' or program:, or pass "
+            "the training function: st.run_sweep(spec, function=train)"
+        )
 
 
 def _budget(spec: SweepSpec, search: Search, trials: int | None) -> int | None:

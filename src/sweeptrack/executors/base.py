@@ -21,11 +21,11 @@ while it waits) gets only its TrialFinished.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.core.events import Event
+from sweeptrack.core.channel import TrialEvents, TrialFinished, TrialMessage, TrialStarted
 from sweeptrack.core.model import RunStatus
 from sweeptrack.spec.model import Resources
 
@@ -36,9 +36,11 @@ __all__ = ["Executor", "TrialEvents", "TrialFinished", "TrialMessage", "TrialReq
 class TrialRequest:
     """One trial to run.
 
-    Exactly one of ``entrypoint`` (``module:function``, called with ``call_params``) and ``argv``
-    (a command, macros already expanded) is set. ``search_path`` lists folders to import the
-    entrypoint module from and to resolve relative paths against, in order.
+    Exactly one of ``entrypoint`` (``module:function``, called with ``call_params``), ``function``
+    (a callable, called the same way; the local executor forks its worker from this process, the
+    Ray executor ships it by value) and ``argv`` (a command, macros already expanded) is set.
+    ``search_path`` lists folders to import the entrypoint module from and to resolve relative
+    paths against, in order.
     """
 
     trial_id: str  # the trial's run id
@@ -55,36 +57,7 @@ class TrialRequest:
     timeout: float | None = None  # seconds
     resources: Resources = field(default_factory=Resources)
     artifact_root: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialStarted:
-    """A trial that waited after its submit has started."""
-
-    trial_id: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialEvents:
-    """Run events the trial's code emitted (in order)."""
-
-    trial_id: str
-    events: Sequence[Event]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TrialFinished:
-    """The trial's end: its status, the error (a traceback tail for failures), what the entrypoint
-    returned (a float or a dict of final metrics, for function trials), and its captured output."""
-
-    trial_id: str
-    status: RunStatus
-    error: str | None = None
-    result: Any = None
-    log_path: str | None = None  # stdout+stderr captured for the trial, when kept
-
-
-TrialMessage = TrialStarted | TrialEvents | TrialFinished
+    function: Callable[..., Any] | None = field(default=None, compare=False)
 
 
 class Executor(abc.ABC):

@@ -1,10 +1,11 @@
 """The executor's end of the trial channel: a Unix socket that trial processes connect to.
 
 Every connection is authenticated with a random key (the :mod:`multiprocessing.connection`
-handshake, so a trial connects with a plain ``Client``), introduces itself with one hello message
-and is then read by its own thread. Everything that happens (a hello, a message, an end of
-connection, a process exit) becomes one item in :attr:`ChannelServer.inbox`, which the executor
-drains in its controller thread: the order of one connection's messages is kept.
+handshake, so a trial connects with a plain ``Client``), introduces itself with one
+:data:`~sweeptrack.core.channel.Hello` and is then read by its own thread. Everything that happens
+(a hello, a message, an end of connection, a process exit) becomes one item in
+:attr:`ChannelServer.inbox`, which the executor drains in its controller thread: the order of one
+connection's messages is kept.
 """
 
 from __future__ import annotations
@@ -18,33 +19,37 @@ import select
 import shutil
 import socket
 import struct
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
-from typing import Any
 
+from sweeptrack.core.channel import ExecutorSide, TrialSide, Unreadable
+from sweeptrack.executors.processes import Process
 from sweeptrack.trial import shutdown_connection
 
-__all__ = ["ChannelServer", "Closed", "Exited", "Hello", "Inbound", "Message"]
+__all__ = ["ChannelServer", "Closed", "Connected", "Exited", "Inbound", "Received"]
 
 _HANDSHAKE_TIMEOUT = 10  # seconds
 
 
 @dataclass(frozen=True, slots=True)
-class Hello:
-    """A connection authenticated and said who it is (``payload``, e.g. ``("trial", id)``)."""
+class Connected:
+    """A connection authenticated and said who it is (``hello``; anything else than a
+    :data:`~sweeptrack.core.channel.Hello` is a caller to hang up on)."""
 
     conn_id: int
-    payload: Any
+    hello: object
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
+class Received:
+    """A connection sent ``message`` (an :class:`~sweeptrack.core.channel.Unreadable` in place of
+    one that could not be unpickled)."""
+
     conn_id: int
-    payload: Any
+    message: TrialSide
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Exited:
     returncode: int
 
 
-Inbound = Hello | Message | Closed | Exited
+Inbound = Connected | Received | Closed | Exited
 
 
 class ChannelServer:
@@ -85,7 +90,7 @@ class ChannelServer:
         self._conns: dict[int, tuple[Connection, threading.Thread]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._unreported = 0  # accepted (or about to be) but not yet drained as Hello/Closed
+        self._unreported = 0  # accepted (or about to be) but not yet drained as Connected/Closed
         self._closed = False
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.bind(self.address)
@@ -94,14 +99,14 @@ class ChannelServer:
         self._acceptor = threading.Thread(target=self._accept_loop, name="sweeptrack-accept", daemon=True)
         self._acceptor.start()
 
-    def watch(self, key: int, proc: subprocess.Popen[bytes]) -> None:
+    def watch(self, key: int, proc: Process) -> None:
         """Report :class:`Exited` for ``proc`` when it exits (a thread reaps it)."""
         thread = threading.Thread(target=self._wait, args=(key, proc), name="sweeptrack-wait", daemon=True)
         thread.start()
 
     def reported(self, item: Inbound) -> None:
-        """The executor calls this for each Hello and Closed it drained."""
-        if isinstance(item, Hello) or (isinstance(item, Closed) and item.conn_id is None):
+        """The executor calls this for each Connected and Closed it drained."""
+        if isinstance(item, Connected) or (isinstance(item, Closed) and item.conn_id is None):
             with self._lock:
                 self._unreported -= 1
 
@@ -115,7 +120,7 @@ class ChannelServer:
         with self._lock:
             return self._unreported == 0
 
-    def send(self, conn_id: int, message: tuple[Any, ...]) -> bool:
+    def send(self, conn_id: int, message: ExecutorSide) -> bool:
         """Send to a connection; False if it is gone."""
         entry = self._conns.get(conn_id)
         if entry is None:
@@ -125,6 +130,11 @@ class ChannelServer:
         except OSError:
             return False
         return True
+
+    def descriptors(self) -> list[int]:
+        """The descriptors of the socket and of every connection (a forked child closes them)."""
+        fds = [self._sock.fileno(), self._wake_r, self._wake_w]
+        return fds + [conn.fileno() for conn, _ in list(self._conns.values()) if not conn.closed]
 
     def drop(self, conn_id: int) -> None:
         """End a connection now; its reader reports Closed."""
@@ -190,20 +200,20 @@ class ChannelServer:
             return
         conn_id = next(self._ids)
         self._conns[conn_id] = (conn, threading.current_thread())
-        self.inbox.put(Hello(conn_id, hello))
+        self.inbox.put(Connected(conn_id, hello))
         while True:
             try:
                 data = conn.recv_bytes()
             except (EOFError, OSError):
                 break
             try:
-                payload = pickle.loads(data)
+                message = pickle.loads(data)
             except Exception as exc:  # an object the controller cannot import: say so, go on
-                payload = ("unreadable", f"{type(exc).__name__}: {exc}")
-            self.inbox.put(Message(conn_id, payload))
+                message = Unreadable(f"{type(exc).__name__}: {exc}")
+            self.inbox.put(Received(conn_id, message))
         self.inbox.put(Closed(conn_id))
 
-    def _wait(self, key: int, proc: subprocess.Popen[bytes]) -> None:
+    def _wait(self, key: int, proc: Process) -> None:
         self.inbox.put(Exited(key, proc.wait()))
 
 

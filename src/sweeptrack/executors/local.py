@@ -11,8 +11,9 @@ Example:
 How it works: the executor listens on ``channel.sock`` in a private temporary folder, with a random
 key. A function trial goes to an idle worker (``python -m sweeptrack.executors.worker``, started on
 demand, at most ``parallel`` of them, each in its own process group), which runs it with the
-trial's run active and its output in the trial's log file. A command trial is a fresh process (in
-its own process group) whose environment names the socket, the key and the trial
+trial's run active and its output in the trial's log file; a trial of a function given as an
+object goes to a worker forked from this process, which has that function. A command trial is a
+fresh process (in its own process group) whose environment names the socket, the key and the trial
 (:func:`sweeptrack.trial.trial_env`), so ``import sweeptrack as st; st.log_metrics(...)`` in it
 reaches the controller. Reader threads turn everything that happens into one queue that
 :meth:`LocalExecutor.poll` drains; all decisions (timeouts, the grace after a prune, which trial
@@ -30,11 +31,22 @@ import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from sweeptrack.core.channel import (
+    Events,
+    ExecutorSide,
+    Finished,
+    Prune,
+    Sync,
+    SyncAck,
+    TrialHello,
+    TrialSide,
+    WorkerHello,
+)
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.events import Event
 from sweeptrack.core.model import RunStatus
@@ -46,10 +58,12 @@ from sweeptrack.executors.base import (
     TrialRequest,
     TrialStarted,
 )
-from sweeptrack.executors.channel import ChannelServer, Closed, Exited, Hello, Inbound, Message
+from sweeptrack.executors.channel import ChannelServer, Closed, Connected, Exited, Inbound, Received
 from sweeptrack.executors.gpus import GpuInventory, NvmlInventory
 from sweeptrack.executors.processes import (
+    Process,
     describe_exit,
+    fork_worker,
     gpu_env,
     log_tail,
     resolve_argv,
@@ -72,9 +86,10 @@ _SHUTDOWN_WAIT = 2.0
 @dataclass(eq=False)
 class _Worker:
     key: int
-    proc: subprocess.Popen[bytes]
+    proc: Process
     gpus: tuple[str, ...]
     log_path: Path
+    function: Callable[..., Any] | None = None  # a forked worker's own function
     conn_id: int | None = None
     trial: _Trial | None = None
     returncode: int | None = None
@@ -91,7 +106,7 @@ class _Trial:
     report_start: bool = False  # it gets a TrialStarted when it starts
     gpus: tuple[str, ...] = ()
     worker: _Worker | None = None
-    proc: subprocess.Popen[bytes] | None = None
+    proc: Process | None = None
     conns: set[int] = field(default_factory=set)
     returncode: int | None = None
     exited_at: float = 0.0
@@ -194,14 +209,14 @@ class LocalExecutor(Executor):
         the other messages.
 
         Raises:
-            SweepError: The request names no entrypoint and no command (or both), its trial id is
-                already running, it asks for resources this machine does not have, or the
+            SweepError: The request does not name exactly one of entrypoint, function and command,
+                its trial id is already running, it asks for resources this machine does not have, or the
                 executor was shut down.
         """
         if self._closed:
             raise SweepError("the local executor was shut down; create a new one")
-        if (request.entrypoint is None) == (request.argv is None):
-            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint and argv")
+        if [request.entrypoint, request.function, request.argv].count(None) != 2:
+            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint, function and argv")
         if request.trial_id in self._trials:
             raise SweepError(f"trial {request.trial_id} is already running")
         self._pool.check(request.resources)
@@ -271,7 +286,7 @@ class LocalExecutor(Executor):
         trial.stop_grace = self.grace if grace is None else grace
         trial.term_at = time.monotonic() + trial.stop_grace
         for conn_id in self._trial_conns(trial):
-            self._send(conn_id, ("prune", trial_id))
+            self._send(conn_id, Prune(trial_id))
 
     def cancel(self, trial_id: str, status: RunStatus = RunStatus.KILLED, grace: float | None = None) -> None:
         """Stop the trial now (SIGTERM, SIGKILL ``grace`` seconds later); it finishes ``status``."""
@@ -332,16 +347,17 @@ class LocalExecutor(Executor):
                 trial.deadline = now + trial.request.timeout
             if trial.report_start:
                 self._outbox.append(TrialStarted(trial_id=trial.id))
-            if trial.request.entrypoint is not None:
+            if trial.request.argv is None:
                 self._start_function(trial)
             else:
                 self._start_command(trial)
 
     def _start_function(self, trial: _Trial) -> None:
-        worker = self._idle_worker(trial.gpus)
+        function = trial.request.function
+        worker = self._idle_worker(trial.gpus, function)
         if worker is None:
             try:
-                worker = self._spawn_worker(trial.gpus)
+                worker = self._spawn_worker(trial.gpus, function)
             except OSError as exc:
                 self._finish(trial, RunStatus.FAILED, f"cannot start a worker process: {exc}")
                 return
@@ -349,31 +365,38 @@ class LocalExecutor(Executor):
         if worker.conn_id is not None:
             self._send_run(worker, trial)
 
-    def _idle_worker(self, gpus: tuple[str, ...]) -> _Worker | None:
+    def _idle_worker(self, gpus: tuple[str, ...], function: Callable[..., Any] | None) -> _Worker | None:
         idle = [w for w in self._workers.values() if not w.retired and w.trial is None]
         for worker in idle:
-            if worker.gpus == gpus:
+            if worker.gpus == gpus and worker.function is function:
                 return worker
         if idle and len([w for w in self._workers.values() if not w.retired]) >= self.parallel:
-            # A worker's GPUs are fixed when it starts (CUDA reads them once): replace one.
+            # A worker's GPUs are fixed when it starts (CUDA reads them once), and so is a forked
+            # worker's function: replace one.
             self._retire(idle[0], signal.SIGKILL)
         return None
 
-    def _spawn_worker(self, gpus: tuple[str, ...]) -> _Worker:
-        assert self._server is not None
+    def _spawn_worker(self, gpus: tuple[str, ...], function: Callable[..., Any] | None = None) -> _Worker:
+        server = self._server
+        assert server is not None
         key = next(self._keys)
         log_path = self.log_dir / "workers" / f"worker-{os.getpid()}-{key}.log"
-        proc = start_worker(self._server.address, self._server.authkey, key, gpus, log_path)
-        worker = _Worker(key=key, proc=proc, gpus=gpus, log_path=log_path)
+        proc: Process
+        if function is None:
+            proc = start_worker(server.address, server.authkey, key, gpus, log_path)
+        else:
+            fds = server.descriptors()
+            proc = fork_worker(server.address, server.authkey, key, gpus, log_path, function, fds)
+        worker = _Worker(key=key, proc=proc, gpus=gpus, log_path=log_path, function=function)
         self._workers[key] = worker
         self._procs[key] = worker
-        self._server.watch(key, proc)
+        server.watch(key, proc)
         return worker
 
     def _send_run(self, worker: _Worker, trial: _Trial) -> None:
         assert worker.conn_id is not None
         if self._send(worker.conn_id, run_message(trial.request, trial.log_path)) and trial.pruning:
-            self._send(worker.conn_id, ("prune", trial.id))
+            self._send(worker.conn_id, Prune(trial.id))
 
     def _start_command(self, trial: _Trial) -> None:
         assert self._server is not None
@@ -414,11 +437,11 @@ class LocalExecutor(Executor):
             self._handle(server, item)
 
     def _handle(self, server: ChannelServer, item: Inbound) -> None:
-        if isinstance(item, Message):
-            self._on_message(item.conn_id, item.payload)
-        elif isinstance(item, Hello):
+        if isinstance(item, Received):
+            self._on_message(item.conn_id, item.message)
+        elif isinstance(item, Connected):
             server.reported(item)
-            self._on_hello(item.conn_id, item.payload)
+            self._on_hello(item.conn_id, item.hello)
         elif isinstance(item, Closed):
             server.reported(item)
             if item.conn_id is not None:
@@ -428,48 +451,47 @@ class LocalExecutor(Executor):
             self._on_exit(item)
         self._settle()
 
-    def _on_hello(self, conn_id: int, payload: object) -> None:
+    def _on_hello(self, conn_id: int, hello: object) -> None:
         owner: _Worker | _Trial | None = None
-        if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == "worker":
-            worker = self._workers.get(payload[1])
+        if isinstance(hello, WorkerHello):
+            worker = self._workers.get(hello.key)
             if worker is not None and worker.returncode is None:
                 owner = worker
                 worker.conn_id = conn_id
                 if worker.trial is not None:
                     self._send_run(worker, worker.trial)
-        elif isinstance(payload, tuple) and len(payload) == 2 and payload[0] == "trial":
-            trial = self._trials.get(payload[1])
+        elif isinstance(hello, TrialHello):
+            trial = self._trials.get(hello.trial_id)
             if trial is not None and trial.started and trial.proc is not None and not trial.done:
                 owner = trial
                 trial.conns.add(conn_id)
                 if trial.pruning:
-                    self._send(conn_id, ("prune", trial.id))
+                    self._send(conn_id, Prune(trial.id))
         self._conns[conn_id] = owner
         if owner is None:  # a late or unknown caller: hang up
             self._dropconn(conn_id)
 
     def _answer_syncs(self, syncs: list[tuple[int, int]]) -> None:
         for conn_id, token in syncs:
-            self._send(conn_id, ("synced", token))
+            self._send(conn_id, SyncAck(token))
 
-    def _on_message(self, conn_id: int, payload: tuple[Any, ...]) -> None:
-        if payload[0] == "sync":
-            self._syncs_seen.append((conn_id, payload[1]))
+    def _on_message(self, conn_id: int, message: TrialSide) -> None:
+        if isinstance(message, Sync):
+            self._syncs_seen.append((conn_id, message.token))
             return
         owner = self._conns.get(conn_id)
         if isinstance(owner, _Worker):
             trial = owner.trial
             if trial is None or trial.done:
                 return
-            if payload[0] == "events":
-                self._emit_events(trial, payload[1])
-            elif payload[0] == "finished" and payload[1] == trial.id:
-                _, _, status, error, result, leaving = payload
+            if isinstance(message, Events):
+                self._emit_events(trial, message.events)
+            elif isinstance(message, Finished) and message.trial_id == trial.id:
                 owner.trial = None
-                owner.retired = owner.retired or leaving
-                self._finish(trial, RunStatus(status), error, result)
-        elif isinstance(owner, _Trial) and not owner.done and payload[0] == "events":
-            self._emit_events(owner, payload[1])
+                owner.retired = owner.retired or message.leaving
+                self._finish(trial, message.status, message.error, message.result)
+        elif isinstance(owner, _Trial) and not owner.done and isinstance(message, Events):
+            self._emit_events(owner, message.events)
 
     def _on_closed(self, conn_id: int) -> None:
         owner = self._conns.pop(conn_id, None)
@@ -625,7 +647,7 @@ class LocalExecutor(Executor):
             return [trial.worker.conn_id] if trial.worker.conn_id is not None else []
         return list(trial.conns)
 
-    def _send(self, conn_id: int, message: tuple[object, ...]) -> bool:
+    def _send(self, conn_id: int, message: ExecutorSide) -> bool:
         assert self._server is not None
         return self._server.send(conn_id, message)
 

@@ -31,12 +31,14 @@ As the local executor, all decisions are taken in the controller's thread inside
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.core.channel import Cancel, Prune, ShippedEvents, SlotCommand, Submit
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.model import RunStatus
 from sweeptrack.executors.base import (
@@ -57,7 +59,7 @@ from sweeptrack.executors.ray_cluster import (
 )
 from sweeptrack.executors.ray_gpus import cluster_shape
 from sweeptrack.executors.ray_pool import Slot, SlotPool
-from sweeptrack.executors.ray_slot import Command, TrialSlot, land_blobs, land_log, pack, unpack
+from sweeptrack.executors.ray_slot import TrialSlot, land_blobs, land_log, pack, unpack
 from sweeptrack.executors.resources import available_cpus
 from sweeptrack.spec.model import Resources
 
@@ -132,6 +134,7 @@ class RayExecutor(Executor):
         self._trials: dict[str, _Trial] = {}
         self._waiting: deque[_Trial] = deque()
         self._outbox: list[TrialMessage] = []
+        self._pickled: tuple[Any, bytes] | None = None  # the last function shipped, and its pickle
         self._closed = False
 
     # -- the Executor interface ----------------------------------------------------------------
@@ -156,15 +159,15 @@ class RayExecutor(Executor):
         """Start ``request`` on a free slot (or as soon as one is free).
 
         Raises:
-            SweepError: The request names no entrypoint and no command (or both), its trial id is
-                already running, the cluster cannot be reached, no node of it can satisfy the
+            SweepError: The request does not name exactly one of entrypoint, function and command,
+                its trial id is already running, the cluster cannot be reached, no node of it can satisfy the
                 request's resources (or it has no GPU for a GPU request), or the executor was
                 shut down.
         """
         if self._closed:
             raise SweepError("the Ray executor was shut down; create a new one")
-        if (request.entrypoint is None) == (request.argv is None):
-            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint and argv")
+        if [request.entrypoint, request.function, request.argv].count(None) != 2:
+            raise SweepError(f"trial {request.trial_id}: give exactly one of entrypoint, function and argv")
         if request.trial_id in self._trials:
             raise SweepError(f"trial {request.trial_id} is already running")
         self.check(request.resources)
@@ -247,7 +250,7 @@ class RayExecutor(Executor):
         if trial is None or trial.outcome is not None:
             return
         trial.outcome = (RunStatus.PRUNED, None)
-        self._command(trial, ("prune", trial_id, self.grace if grace is None else grace))
+        self._command(trial, Prune(trial_id, self.grace if grace is None else grace))
 
     def cancel(self, trial_id: str, status: RunStatus = RunStatus.KILLED, grace: float | None = None) -> None:
         """Stop the trial now (SIGTERM, SIGKILL ``grace`` seconds later); it finishes ``status``."""
@@ -255,7 +258,7 @@ class RayExecutor(Executor):
         if trial is None:
             return
         trial.outcome = (status, None)
-        self._command(trial, ("cancel", trial_id, status.value, self.grace if grace is None else grace))
+        self._command(trial, Cancel(trial_id, status, self.grace if grace is None else grace))
 
     def shutdown(self) -> None:
         """Stop every trial and slot actor (and a local Ray this executor started). No message is
@@ -304,9 +307,22 @@ class RayExecutor(Executor):
             slot.assign(trial)
             if not trial.staged:  # it starts now (a staged trial's slot says when it started)
                 trial.started_at = time.monotonic()
-            slot.commands.append(("submit", trial.request, trial.staged))
+            slot.commands.append(self._submit(trial))
             if slot.ref is None and slot.retry_at is None:
                 self._call(slot)
+
+    def _submit(self, trial: _Trial) -> Submit:
+        """The slot's submit: a function travels pickled by value (a function of a notebook or a
+        script's ``__main__`` cannot be imported on the node), once per function object."""
+        function = trial.request.function
+        if function is None:
+            return Submit(trial.request, trial.staged)
+        if self._pickled is None or self._pickled[0] is not function:
+            from ray import cloudpickle
+
+            self._pickled = (function, cloudpickle.dumps(function))
+        request = dataclasses.replace(trial.request, function=None)
+        return Submit(request, trial.staged, self._pickled[1])
 
     def _slot_failed(self, slot: Slot, exc: Exception) -> None:
         """A slot's actor could not start: the first trial waiting for its shape fails with the
@@ -327,7 +343,7 @@ class RayExecutor(Executor):
         commands, slot.commands = slot.commands, []
         slot.ref = slot.actor.call.remote(pack(commands), _SLOT_POLL)
 
-    def _command(self, trial: _Trial, command: Command) -> None:
+    def _command(self, trial: _Trial, command: SlotCommand) -> None:
         slot = trial.slot
         if slot is None:  # still waiting for a slot
             assert trial.outcome is not None
@@ -356,18 +372,20 @@ class RayExecutor(Executor):
             self._slot_died(slot, exc)
             return
         slot.unreachable_since = None
-        for kind, message, extra in messages:
+        for shipped in messages:
+            message = shipped if isinstance(shipped, TrialStarted) else shipped.message
             trial = self._trials.get(message.trial_id)
             if trial is None or trial.slot is not slot:
                 continue
-            if kind == "events":
-                land_blobs(trial.request.artifact_root, message, extra)
-                self._outbox.append(message)
-            elif kind == "started":
-                self._started(slot, trial, message)
+            if isinstance(shipped, ShippedEvents):
+                land_blobs(trial.request.artifact_root, shipped.message, shipped.blobs)
+                self._outbox.append(shipped.message)
+            elif isinstance(shipped, TrialStarted):
+                self._started(slot, trial, shipped)
             else:
+                end = shipped.message
                 slot.ended(trial.started_at, self._pool.pace)
-                self._finish(trial, message.status, message.error, message.result, extra)
+                self._finish(trial, end.status, end.error, end.result, shipped.log)
         if messages:
             slot.delivered = True
         elif slot.trial is not None or slot.commands:

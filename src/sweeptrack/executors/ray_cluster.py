@@ -1,13 +1,18 @@
 """Reaching a Ray cluster (or starting a local one) and checking a trial's resources against it.
 
+No address starts a Ray of this process's own, whatever an earlier Ray left on the machine (the
+``ray_current_cluster`` file of a ``ray start`` head that died, ``RAY_ADDRESS``), as
+``ray.init(address="local")`` does; ``auto`` joins the live cluster of this machine.
 An address that does not answer fails in seconds with one line (the port is tried before Ray's
-own connect, which may wait a long time); a request no node can satisfy fails before any trial
-is dispatched, naming the request and what each node has.
+own connect, which may wait a long time); a cluster that wants a token says how to give it; a
+request no node can satisfy fails before any trial is dispatched, naming the request and what
+each node has.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,11 +31,17 @@ __all__ = [
     "lost_node",
     "parse_address",
     "ray_resources",
+    "refusal",
 ]
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for an address's port to accept
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _EPSILON = 1e-9
+_TOKEN_REFUSAL = (
+    "the cluster requires token authentication; set RAY_AUTH_MODE=token and the cluster's token in "
+    "RAY_AUTH_TOKEN"
+)
+_AUTO_PROBE_TIMEOUT = 2.0
 
 
 class Connection:
@@ -69,18 +80,24 @@ def parse_address(address: str) -> tuple[str, int] | None:
 
 def connect(address: str | None, *, num_cpus: int) -> Connection:
     """Connect this process to the Ray cluster at ``address``; None or ``"none"`` starts a local Ray
-    with ``num_cpus`` CPUs bound to 127.0.0.1. A process already connected keeps its connection.
+    with ``num_cpus`` CPUs bound to 127.0.0.1 (never joining one that runs); ``auto`` joins the live
+    Ray cluster of this machine. A process already connected keeps its connection.
 
     Raises:
-        SweepError: The address is malformed or does not answer, or this process is connected to
+        SweepError: The address is malformed or does not answer, ``auto`` finds no live cluster
+            (or several), the cluster refuses the connection, or this process is connected to
             another cluster.
     """
     import ray
 
     local = address is None or address.lower() == "none"
+    if address == "auto" and not ray.is_initialized():
+        address = _auto_address()
     target = None if local else parse_address(str(address))
     if target is not None:
         _check_port(str(address), *target)
+        if not str(address).startswith("ray://") and _refuses_without_token(*target):
+            raise SweepError(f"cannot connect to the Ray cluster at {address}: {_TOKEN_REFUSAL}")
     if ray.is_initialized():
         return Connection(_current_address(), owned=False)
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
@@ -89,12 +106,79 @@ def connect(address: str | None, *, num_cpus: int) -> Connection:
     elif target is not None and target[0] in _LOOPBACK and not str(address).startswith("ray://"):
         options["_node_ip_address"] = "127.0.0.1"
     try:
-        ray.init(address=None if local else address, **options)
+        # "local": a Ray of our own; ray.init(address=None) would join whatever RAY_ADDRESS or the
+        # last `ray start` recorded, and fail when that head is gone.
+        ray.init(address="local" if local else address, **options)
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = address or "a new local Ray"
-        raise SweepError(f"cannot connect to the Ray cluster at {where}: {first}") from exc
+        raise SweepError(f"cannot connect to the Ray cluster at {where}: {refusal(exc)}") from exc
     return Connection(_current_address() if not local else "local", owned=True)
+
+
+def refusal(exc: BaseException) -> str:
+    """One line for Ray's error: its first line, or how to give the token when the cluster wants
+    one (Ray's own help for that is a paragraph)."""
+    text = str(exc).strip()
+    if "authentication" in text.lower() or "auth_token" in text.lower():
+        return _TOKEN_REFUSAL
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _refuses_without_token(host: str, port: int) -> bool:
+    """Whether the GCS at host:port wants a token this process will not send. Ray's own connect
+    would retry for about 20 s, writing a warning a second, and then fail without saying why."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return False  # Ray sends the token it is given
+    import grpc
+
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        channel.unary_unary("/ray.rpc.NodeInfoGcsService/GetClusterId")(b"", timeout=CONNECT_TIMEOUT)
+    except grpc.RpcError as exc:
+        return bool(exc.code() == grpc.StatusCode.UNAUTHENTICATED)
+    finally:
+        channel.close()
+    return False
+
+
+def _auto_address() -> str:
+    """The live Ray cluster of this machine: ``RAY_ADDRESS``, else the head the last ``ray start``
+    recorded when it answers, else the one cluster whose processes run here.
+
+    Raises:
+        SweepError: None answers, or several run and none was recorded.
+    """
+    from ray._private import services, utils  # Ray's own way to find them; no public API says it
+
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    recorded = utils.read_ray_address()
+    services.find_gcs_addresses.cache_clear()  # type: ignore[attr-defined]
+    running = sorted(set(services.find_gcs_addresses()))
+    live = [a for a in dict.fromkeys([*([recorded] if recorded else []), *running]) if _answers(a)]
+    if recorded in live:
+        return str(recorded)
+    if len(live) == 1:
+        return live[0]
+    if live:
+        raise SweepError(
+            f"ray address auto: several Ray clusters run on this machine ({', '.join(live)}); "
+            "give the address of one"
+        )
+    stale = f" (the head at {recorded}, which the last `ray start` recorded, is gone)" if recorded else ""
+    raise SweepError(
+        f"ray address auto: no Ray cluster runs on this machine{stale}; start one (ray start --head), "
+        "give its address, or leave the address out to start a local Ray"
+    )
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=_AUTO_PROBE_TIMEOUT):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _current_address() -> str:

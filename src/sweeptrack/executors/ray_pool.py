@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeptrack.executors.ray_slot import Command
+from sweeptrack.core.channel import SlotCommand
 from sweeptrack.spec.model import Resources
 
 __all__ = ["PRESTART_WAIT", "Pace", "Slot", "SlotPool"]
@@ -49,7 +49,7 @@ class Slot:
     queue: deque[Any] = field(default_factory=deque)  # staged trials sent to it, to run next in order
     last_end: float = 0.0  # when the end of its last trial came back
     ref: Any = None  # the call in flight
-    commands: list[Command] = field(default_factory=list)
+    commands: list[SlotCommand] = field(default_factory=list)
     delivered: bool = False  # its last call brought messages: call again at the next poll
     unreachable_since: float | None = None  # Ray says the actor is unavailable (for now)
     retry_at: float | None = None  # when to call an unavailable actor again

@@ -26,17 +26,26 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.core.channel import (
+    Cancel,
+    Prune,
+    ShippedEnd,
+    ShippedEvents,
+    SlotCommand,
+    SlotOutbound,
+    Submit,
+)
 from sweeptrack.core.events import ArtifactLogged
-from sweeptrack.core.model import RunStatus
 from sweeptrack.executors.base import TrialEvents, TrialMessage, TrialRequest, TrialStarted
 from sweeptrack.executors.local import LocalExecutor
 from sweeptrack.spec.model import Resources
 from sweeptrack.tracking.artifacts import ArtifactRoot
 
-__all__ = ["LOG_LIMIT", "Command", "Outbound", "TrialSlot", "land_blobs", "land_log", "pack", "unpack"]
+__all__ = ["LOG_LIMIT", "TrialSlot", "land_blobs", "land_log", "pack", "unpack"]
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # How long a new slot waits for its worker process to start (a trial then waits no more for it).
@@ -46,13 +55,6 @@ _WORKER_START_WAIT = 30.0
 LINGER = 0.004
 # The most of a trial's output log that travels back (its tail).
 LOG_LIMIT = 8 * 1024 * 1024
-
-# ("submit", request, staged) | ("prune", trial_id, grace) | ("cancel", trial_id, status value, grace);
-# a staged trial's start is reported (a TrialStarted), whenever it comes
-Command = tuple[Any, ...]
-# ("started", TrialStarted, None) | ("events", TrialEvents, {sha256: bytes})
-# | ("finished", TrialFinished, log bytes or None)
-Outbound = tuple[str, Any, Any]
 
 
 class TrialSlot:
@@ -69,6 +71,7 @@ class TrialSlot:
         self.local = LocalExecutor(1, cpu_count=1, gpus=[], grace=grace, log_dir=self.folder / "logs")
         self.local.prestart(wait=_WORKER_START_WAIT)  # the slot is ready when its worker is
         self.staging = self.folder / "artifacts" if ship_artifacts else None
+        self._functions: dict[bytes, Any] = {}  # pickled function -> the function, loaded once
 
     def info(self) -> dict[str, Any]:
         """Where this slot runs: its node, its process id, the devices Ray gave it."""
@@ -81,9 +84,11 @@ class TrialSlot:
         }
 
     def call(self, commands: bytes, timeout: float) -> bytes:
-        """Apply ``commands`` (a pickled list of :data:`Command`) in order, then return what arrived
-        within ``timeout`` seconds (a pickled list of :data:`Outbound`): as soon as anything but
-        trial starts has arrived, else at the timeout.
+        """Apply ``commands`` (a pickled list of :data:`~sweeptrack.core.channel.SlotCommand`) in
+        order, then return what arrived within ``timeout`` seconds (a pickled list of
+        :data:`~sweeptrack.core.channel.SlotOutbound`): as soon as anything but trial starts has
+        arrived, else at the timeout. A staged trial's start is reported (a TrialStarted),
+        whenever it comes.
 
         Both travel as plain pickles: Ray's own serializer costs about a millisecond more per
         call for these dataclasses, which is most of a short trial's cost.
@@ -117,34 +122,42 @@ class TrialSlot:
             if linger_end is not None and (now >= linger_end or self.local.running == 0):
                 return messages
 
-    def _apply(self, command: Command) -> None:
-        kind = command[0]
-        if kind == "submit":
-            request: TrialRequest = command[1]
+    def _apply(self, command: SlotCommand) -> None:
+        if isinstance(command, Submit):
+            request: TrialRequest = command.request
             # Ray already reserved the trial's CPUs and GPUs for this actor; inside it, the trial
             # simply has the slot.
             changes: dict[str, Any] = {"resources": Resources(cpu=0.0)}
             if self.staging is not None and request.artifact_root:
                 changes["artifact_root"] = str(self.staging)
+            if command.function is not None:
+                changes["function"] = self._function(command.function)
             # A staged trial's start is reported, after whatever the one before it sent.
-            self.local.submit(dataclasses.replace(request, **changes), report_start=command[2])
-        elif kind == "prune":
-            self.local.prune(command[1], command[2])
-        elif kind == "cancel":
-            self.local.cancel(command[1], RunStatus(command[2]), command[3])
+            self.local.submit(dataclasses.replace(request, **changes), report_start=command.staged)
+        elif isinstance(command, Prune):
+            self.local.prune(command.trial_id, command.grace)
+        elif isinstance(command, Cancel):
+            self.local.cancel(command.trial_id, command.status, command.grace)
 
-    def _outbound(self, message: TrialMessage) -> Outbound:
+    def _function(self, pickled: bytes) -> Any:
+        """The function a submit shipped (the same one each time: its workers are kept)."""
+        function = self._functions.get(pickled)
+        if function is None:
+            function = self._functions[pickled] = pickle.loads(pickled)
+        return function
+
+    def _outbound(self, message: TrialMessage) -> SlotOutbound:
         if isinstance(message, TrialStarted):
-            return ("started", message, None)
+            return message
         if isinstance(message, TrialEvents):
-            return ("events", message, self._blobs(message))
+            return ShippedEvents(message, self._blobs(message))
         log = _read_tail(message.log_path)
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
         if message.log_path:
             with contextlib.suppress(OSError):
                 os.unlink(message.log_path)
-        return ("finished", message, log)
+        return ShippedEnd(message, log)
 
     def _blobs(self, message: TrialEvents) -> dict[str, bytes]:
         if self.staging is None:
@@ -171,12 +184,12 @@ def _read_tail(path: str | None) -> bytes | None:
         return None
 
 
-def pack(commands: list[Command]) -> bytes:
+def pack(commands: list[SlotCommand]) -> bytes:
     """Commands for :meth:`TrialSlot.call`, as it takes them."""
     return pickle.dumps(commands, _PROTOCOL)
 
 
-def land_blobs(artifact_root: str | None, message: TrialEvents, blobs: dict[str, bytes]) -> None:
+def land_blobs(artifact_root: str | None, message: TrialEvents, blobs: Mapping[str, bytes]) -> None:
     """Store the artifact bytes that came with ``message`` in the controller's artifact root,
     under the digests the trial logged them with."""
     if not blobs or not artifact_root:
@@ -197,7 +210,7 @@ def land_log(log_dir: Path, trial_id: str, log: bytes | None) -> str | None:
     return str(path)
 
 
-def unpack(outbound: bytes) -> list[Outbound]:
+def unpack(outbound: bytes) -> list[SlotOutbound]:
     """What :meth:`TrialSlot.call` returned."""
-    result: list[Outbound] = pickle.loads(outbound)
+    result: list[SlotOutbound] = pickle.loads(outbound)
     return result

@@ -1,12 +1,16 @@
 """A long-lived process that runs function trials, one at a time (``python -m sweeptrack.executors.worker``).
 
 The executor writes one JSON line to the worker's stdin (socket address, hex key, worker key) and
-closes it. The worker connects, says ``("worker", key)``, then loops: it receives
-``("run", request, log_path)``, runs the trial with the trial's run active and fd 1 and 2 going to
-the trial's log file, and answers ``("finished", trial_id, status, error, result, leaving)`` after
-the trial's events (``leaving``: the worker exits now, e.g. after a MemoryError). SIGTERM during a
+closes it. The worker connects, says ``WorkerHello(key)``, then loops: it receives a ``RunTrial``,
+runs the trial with the trial's run active and fd 1 and 2 going to the trial's log file, and
+answers ``Finished`` after the trial's events (its ``leaving``: the worker exits now, e.g. after a
+MemoryError). The messages are those of :mod:`sweeptrack.core.channel`. SIGTERM during a
 trial raises :class:`RunKilled` in it (so its events are flushed), then the worker exits. When the
 executor goes away the worker kills its process group.
+
+A worker forked for a function given as an object (see
+:func:`sweeptrack.executors.processes.fork_worker`) runs that function for every trial instead
+(:func:`serve_function`).
 
 This module is a process entry point: it is the one place besides the CLI that changes the process
 state (working directory, ``sys.path``, ``os.environ`` for the trial's variables, signal handlers).
@@ -27,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import FrameType
 from typing import Any
 
+from sweeptrack.core.channel import Finished, RunTrial, WorkerHello
 from sweeptrack.core.errors import InvalidValueError
 from sweeptrack.core.model import RunStatus
 from sweeptrack.fluent import activated
@@ -34,7 +39,7 @@ from sweeptrack.run import RunKilled, as_metric_value, status_for_exception
 from sweeptrack.tracking.sysmetrics import NvmlProbe, SystemMetricsSampler, interval_from_env
 from sweeptrack.trial import TRIAL_FLUSH_INTERVAL, Channel, ChannelSink, TrialRun, artifact_store
 
-__all__ = ["main"]
+__all__ = ["main", "serve_function"]
 
 TRACEBACK_LINES = 20
 
@@ -42,25 +47,25 @@ Outcome = tuple[RunStatus, str | None, Any]
 
 
 class Worker:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, function: Callable[..., Any] | None = None) -> None:
         self.channel = channel
         self.in_trial = False
         self.terminating = False
         self.retire = False
         self._functions: dict[tuple[str, tuple[str, ...]], tuple[Callable[..., Any], bool]] = {}
+        self._own = (function, _takes_params(function)) if function is not None else None
 
     def serve(self) -> None:
         while not (self.terminating or self.retire):
             message = self.channel.inbox.get()
             if message is None:
                 return
-            if message[0] != "run":
+            if not isinstance(message, RunTrial):
                 continue
-            request, log_path = message[1], message[2]
-            status, error, result = self.run_trial(request, log_path)
-            self.channel.pruned.discard(request["trial_id"])
+            status, error, result = self.run_trial(message)
+            self.channel.pruned.discard(message.trial_id)
             leaving = self.retire or self.terminating  # the executor must not send it another trial
-            self.channel.send(("finished", request["trial_id"], status.value, error, result, leaving))
+            self.channel.send(Finished(message.trial_id, status, error, result, leaving))
 
     def on_sigterm(self, _signum: int, _frame: FrameType | None) -> None:
         self.terminating = True
@@ -68,28 +73,28 @@ class Worker:
             raise RunKilled("signal SIGTERM")
         raise SystemExit(0)
 
-    def run_trial(self, request: Mapping[str, Any], log_path: str) -> Outcome:
+    def run_trial(self, request: RunTrial) -> Outcome:
         sink = ChannelSink(self.channel, owns_channel=False)
         run = TrialRun(
-            experiment=request["experiment"],
-            name=request["name"],
+            experiment=request.experiment,
+            name=request.name,
             sink=sink,
-            artifacts=artifact_store(request["artifact_root"]),
-            run_id=request["trial_id"],
+            artifacts=artifact_store(request.artifact_root),
+            run_id=request.trial_id,
             flush_interval=TRIAL_FLUSH_INTERVAL,
-            params=request["params"],
+            params=request.params,
         )
-        with _redirected(log_path), _trial_state(request), activated(run), _system_metrics(run):
+        with _redirected(request.log_path), _trial_state(request), activated(run), _system_metrics(run):
             status, error, result = self._call(request)
         run.finish(status, error)
         return status, error, result
 
-    def _call(self, request: Mapping[str, Any]) -> Outcome:
+    def _call(self, request: RunTrial) -> Outcome:
         self.in_trial = True  # importing the module runs trial code too
         try:
             try:
-                function, takes_params = self._function(request["entrypoint"], tuple(request["search_path"]))
-                returned = function(dict(request["call_params"])) if takes_params else function()
+                function, takes_params = self._function(request)
+                returned = function(dict(request.call_params)) if takes_params else function()
             finally:
                 self.in_trial = False
             return RunStatus.FINISHED, None, _result(returned)
@@ -111,7 +116,10 @@ class Worker:
             error = str(exc)
         return status, error, None
 
-    def _function(self, entrypoint: str, search_path: tuple[str, ...]) -> tuple[Callable[..., Any], bool]:
+    def _function(self, request: RunTrial) -> tuple[Callable[..., Any], bool]:
+        if self._own is not None:
+            return self._own
+        entrypoint, search_path = request.entrypoint or "", tuple(request.search_path)
         cached = self._functions.get((entrypoint, search_path))
         if cached is not None:
             return cached
@@ -185,13 +193,13 @@ def _redirected(log_path: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _trial_state(request: Mapping[str, Any]) -> Iterator[None]:
+def _trial_state(request: RunTrial) -> Iterator[None]:
     """The trial's working directory and environment variables, restored afterwards."""
-    env: Mapping[str, str] = request["env"]
+    env = request.env
     previous = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     with contextlib.suppress(OSError):  # a missing folder shows up as the entrypoint's own error
-        os.chdir(request["cwd"])
+        os.chdir(request.cwd)
     try:
         yield
     finally:
@@ -225,13 +233,17 @@ def _kill_group() -> None:
 
 
 def main() -> None:
-    faulthandler.enable(all_threads=False)  # a segfault leaves the trial's traceback in its log
     config = json.loads(sys.stdin.readline())
     sys.stdin.close()
-    channel = Channel.connect(
-        config["address"], bytes.fromhex(config["authkey"]), ("worker", config["key"]), _kill_group
-    )
-    worker = Worker(channel)
+    serve_function(config["address"], bytes.fromhex(config["authkey"]), config["key"], None)
+
+
+def serve_function(address: str, authkey: bytes, key: int, function: Callable[..., Any] | None) -> int:
+    """Connect to the executor at ``address`` as worker ``key`` and run the trials it sends, with
+    ``function`` (None: each trial's entrypoint), until it is told to stop or the executor goes."""
+    faulthandler.enable(all_threads=False)  # a segfault leaves the trial's traceback in its log
+    channel = Channel.connect(address, authkey, WorkerHello(key), _kill_group)
+    worker = Worker(channel, function)
     signal.signal(signal.SIGTERM, worker.on_sigterm)
     try:
         worker.serve()
@@ -240,6 +252,7 @@ def main() -> None:
     finally:
         with contextlib.suppress(Exception):
             channel.close()
+    return 0
 
 
 if __name__ == "__main__":

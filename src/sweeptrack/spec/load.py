@@ -179,7 +179,7 @@ def _what_to_run(root: Section) -> tuple[str | None, str | None, tuple[str, ...]
             )
         return entrypoint, None, None
     if program is None and "command" not in root:
-        return None, None, None
+        return None, None, None  # a function sweep: st.run_sweep(spec, function=train) runs it
     if "command" not in root:
         return None, program, DEFAULT_COMMAND
     items = root.seq("command")
