@@ -203,8 +203,9 @@ class Run:
         """Log typed params (int, float, str, bool or JSON-serialisable values)."""
         clean = {}
         for key, value in params.items():  # refuse bad values here, not in the writer thread
+            key = check_param(key, value)
             encode_param(value)
-            clean[check_param(key, value)] = value
+            clean[key] = value
         self.params.update(clean)
         self.sink.emit(ParamsLogged(run_id=self.id, params=clean))
 

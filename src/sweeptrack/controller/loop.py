@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.controller.guard import EventGuard
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
 from sweeptrack.core.errors import SweepTrackError
@@ -88,6 +89,7 @@ class Controller:
         self.on_progress = on_progress
         self.python = python
         self._pending_events: list[Event] = []
+        self._guard = EventGuard()  # a trial's value the store would refuse fails the trial only
         self._ends_pending = False  # a finished trial's end is among them
         self._last_flush = time.monotonic()
         self._last_stop_check = 0.0
@@ -276,6 +278,9 @@ class Controller:
         for event in events:
             if isinstance(event, RunStarted | RunEnded):
                 continue  # the controller owns the run's lifecycle
+            if not self._guard.admit(trial.run_id, event):
+                self._refuse(trial.run_id)
+                continue
             self._pending_events.append(event)
             if not isinstance(event, MetricsLogged):
                 continue
@@ -296,11 +301,14 @@ class Controller:
         if trial.prune_requested and status is not RunStatus.FINISHED:
             status = RunStatus.PRUNED
         taken = trial.take_result(finished.result, self.spec, _now_ms())
-        if taken is not None:
+        if taken is not None and self._guard.admit(trial.run_id, taken):
             self._pending_events.append(taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
         error = finished.error or trial.stop_reason
+        refused = self._guard.reason(trial.run_id)
+        if refused is not None:
+            status, error = RunStatus.FAILED, refused
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
         if status is RunStatus.FINISHED and values is None:
             status = RunStatus.FAILED
@@ -337,6 +345,13 @@ class Controller:
         ):
             self._stop_new = True
             self._target_met = True
+
+    def _refuse(self, run_id: str) -> None:
+        """A trial sent a value no backend stores: stop it; it ends FAILED with the guard's reason."""
+        trial = self.ledger.running.get(run_id)
+        if trial is not None and trial.stop_reason is None:
+            trial.stop_reason = self._guard.reason(run_id)
+            self.executor.cancel(run_id, RunStatus.FAILED)
 
     def _log_output(self, run_id: str, log_path: Path) -> None:
         if not log_path.is_file() or log_path.stat().st_size == 0:
@@ -383,7 +398,7 @@ class Controller:
         events, self._pending_events = self._pending_events, []
         self._ends_pending = False
         self._last_flush = now
-        self.store.apply(merge_metric_batches(events))
+        self._guard.apply(self.store, merge_metric_batches(events), self._refuse)
 
     def _report_progress(self) -> None:
         if self.on_progress is None:

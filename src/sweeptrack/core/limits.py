@@ -78,7 +78,7 @@ def check_step(key: str, step: int) -> int:
     return step
 
 
-def check_metric_value(key: str, value: float | int) -> float:
+def check_metric_value(key: str, value: Any) -> float:
     """``value`` as a float; an int too large for a float is refused (not an OverflowError)."""
     try:
         return float(value)

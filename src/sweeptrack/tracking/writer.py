@@ -92,10 +92,12 @@ class BatchedWriter:
         retry_until: float | None = None
         while True:
             # Wait for work only when nothing is left to retry; then take all that is queued.
-            item = self._queue.get() if not self._pending else self._get(timeout=0.5)
+            item: Event | _Barrier | _Empty | None = (
+                self._queue.get() if not self._pending else self._get(timeout=0.5)
+            )
             stop = False
             barriers: list[_Barrier] = []
-            while item is not _EMPTY:
+            while not isinstance(item, _Empty):
                 if item is None:
                     stop = True
                 elif isinstance(item, _Barrier):
@@ -114,7 +116,7 @@ class BatchedWriter:
             if stop:
                 return
 
-    def _get(self, timeout: float | None) -> Event | _Barrier | object | None:
+    def _get(self, timeout: float | None) -> Event | _Barrier | _Empty | None:
         try:
             return self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
         except queue.Empty:
@@ -180,7 +182,11 @@ def describe_event(event: Event) -> str:
     return f"{kind} event {run}"
 
 
-_EMPTY = object()
+class _Empty:
+    """Nothing was queued."""
+
+
+_EMPTY = _Empty()
 
 
 def _is_transient(exc: BaseException) -> bool:
