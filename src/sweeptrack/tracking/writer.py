@@ -23,7 +23,14 @@ import time
 from dataclasses import dataclass, field
 
 from sweeptrack.core.errors import StoreError, SweepTrackError
-from sweeptrack.core.events import Event, MetricsLogged, merge_metric_batches
+from sweeptrack.core.events import (
+    ArtifactLogged,
+    Event,
+    MetricsLogged,
+    ParamsLogged,
+    TagsSet,
+    merge_metric_batches,
+)
 from sweeptrack.tracking.store import Store
 
 __all__ = ["BatchedWriter", "describe_event"]
@@ -172,14 +179,14 @@ def describe_event(event: Event) -> str:
             return f"metric {key!r} at step {step} {run}"
         keys = sorted({str(point[0]) for point in event.points})
         return f"{len(event.points)} points of metrics {', '.join(map(repr, keys))} {run}"
-    values = getattr(event, "params", None) or getattr(event, "tags", None)
-    kind = type(event).__name__.removesuffix("Logged").removesuffix("Set").lower()
-    if values:
-        return f"{kind} {', '.join(repr(str(k)) for k in values)} {run}"
-    artifact = getattr(event, "artifact", None)
-    if artifact is not None:
-        return f"artifact {artifact.path!r} {run}"
-    return f"{kind} event {run}"
+    if isinstance(event, ParamsLogged | TagsSet):
+        kind = "param" if isinstance(event, ParamsLogged) else "tag"
+        keys = event.params if isinstance(event, ParamsLogged) else event.tags
+        plural = "s" if len(keys) > 1 else ""
+        return f"{kind}{plural} {', '.join(repr(str(k)) for k in keys)} {run}"
+    if isinstance(event, ArtifactLogged):
+        return f"artifact {event.artifact.path!r} {run}"
+    return f"{type(event).__name__} event {run}"
 
 
 class _Empty:
