@@ -44,6 +44,7 @@ from sweeptrack.executors.base import (
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
 from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
+from sweeptrack.tracking.output import store_output
 from sweeptrack.tracking.store import Store
 from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
 
@@ -357,7 +358,7 @@ class Controller:
         if not log_path.is_file() or log_path.stat().st_size == 0:
             return
         try:
-            artifact = self.artifacts.store_file(log_path, "logs/output.log")
+            artifact = store_output(self.artifacts, log_path, "logs/output.log")  # capped
         except SweepTrackError:
             return
         self._pending_events.append(ArtifactLogged(run_id=run_id, artifact=artifact))
