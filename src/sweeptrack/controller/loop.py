@@ -339,7 +339,7 @@ class Controller:
         goal = self.spec.metric.goal
         self.ledger.best.offer(goal, value, trial.number, trial.run_id, trial.params)
         target = self.spec.metric.target
-        if math.isnan(value):
+        if not math.isfinite(value):  # a diverged trial (inf) meets no target
             return
         if target is not None and (
             value >= target if self.spec.metric.goal is Goal.MAXIMIZE else value <= target

@@ -177,11 +177,11 @@ def describe_event(event: Event) -> str:
         if len(event.points) == 1:
             key, _, step, _ = event.points[0]
             return f"metric {key!r} at step {step} {run}"
-        keys = sorted({str(point[0]) for point in event.points})
-        return f"{len(event.points)} points of metrics {', '.join(map(repr, keys))} {run}"
+        names = sorted({str(point[0]) for point in event.points})
+        return f"{len(event.points)} points of metrics {', '.join(map(repr, names))} {run}"
     if isinstance(event, ParamsLogged | TagsSet):
         kind = "param" if isinstance(event, ParamsLogged) else "tag"
-        keys = event.params if isinstance(event, ParamsLogged) else event.tags
+        keys = list(event.params if isinstance(event, ParamsLogged) else event.tags)
         plural = "s" if len(keys) > 1 else ""
         return f"{kind}{plural} {', '.join(repr(str(k)) for k in keys)} {run}"
     if isinstance(event, ArtifactLogged):
