@@ -72,7 +72,7 @@ class EventGuard:
                 store.apply([event])
             except (InvalidValueError, RunNotFoundError) as exc:  # (its run was refused)
                 if reason is None:
-                    self._refused[run_id] = f"the database refused a logged value: {exc}"
+                    self._refused[run_id] = str(exc)  # "the database refused a value: ..."
                     on_refused(run_id)
 
 
