@@ -43,6 +43,7 @@ from sweeptrack.core.limits import (
     MAX_STEP,
     MIN_STEP,
     check_artifact_path,
+    check_dataset,
     check_key,
     check_metric_value,
     check_param,
@@ -272,9 +273,7 @@ class Run:
         """Record a dataset with a digest of its content (a URI is digested by its text)."""
         from sweeptrack.tracking.datasets import digest_dataset
 
-        check_key("dataset", name)
-        if context is not None:
-            check_key("dataset context", context)
+        check_dataset(name, str(source), context)
         dataset = digest_dataset(name, source, context)
         self.sink.emit(DatasetLogged(run_id=self.id, dataset=dataset))
         return dataset

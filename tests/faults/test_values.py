@@ -212,26 +212,87 @@ parameters:
 
 
 @pytest.mark.slow
-@pytest.mark.postgres
-def test_a_sampled_value_the_database_refuses_fails_its_trials_and_the_sweep_goes_on(
-    pg_url: str, tmp_path: Path
+def test_a_sampled_value_beyond_the_limits_fails_its_trials_alike_on_every_backend(
+    url: str, tmp_path: Path
 ) -> None:
-    """PostgreSQL refuses the NUL in a sampled param (SQLite stores it): the controller writes the
-    refused batch again run by run, and only the trials with that value fail, with the reason."""
+    """A NUL in a sampled param (SQLite would store it, PostgreSQL not): the controller checks its
+    own events too, so only the trials with that value fail, with the same reason on both."""
     write(tmp_path, "trialfns.py", TRIALS)
     spec = tmp_path / "s.yaml"
     spec.write_text(NUL_SPEC)
-    code, _, err = cli("--db", pg_url, "sweep", "run", str(spec), cwd=tmp_path)
+    code, _, err = cli("--db", url, "sweep", "run", str(spec), cwd=tmp_path)
     assert code == 0, err
     assert "Traceback" not in err
-    with SqlStore(pg_url) as store:
+    with SqlStore(url) as store:
         sweep = store.get_sweep("nulparam")
         runs = store.search_runs(sweep=sweep.id)
     assert sweep.state is SweepState.FINISHED and len(runs) == 6
     plain = [r for r in runs if r.params.get("how") == "plain"]
     refused = [r for r in runs if r not in plain]
     assert len(plain) == 3 and all(r.status is RunStatus.FINISHED for r in plain)
-    assert len(refused) == 3 and all(r.status is RunStatus.FAILED for r in refused)
+    assert len(refused) == 3 and all(r.status is RunStatus.FAILED and r.params == {} for r in refused)
     assert {r.error for r in refused} == {
-        "the database refused a value: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+        r"refused a logged value: param 'how': value 'a\x00b' contains a NUL character"
     }
+
+
+TAGGING = """
+import sweeptrack as st
+
+
+def tagging(params):
+    st.set_tag("note", params["note"])
+    st.log_metrics({"loss": float(params["x"])}, step=0)
+"""
+
+TAG_SPEC = """
+name: tagging
+method: grid
+metric: {name: loss, goal: minimize}
+entrypoint: trialfns:tagging
+parameters:
+  x: {values: [1, 2]}
+  note: {values: ["kept", "refuse-me"]}
+"""
+
+# The database itself refuses one tag value: a constraint the limits know nothing of.
+REFUSE = {
+    "sqlite": "CREATE TRIGGER refuse BEFORE INSERT ON tags WHEN NEW.value = 'refuse-me' "
+    "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+    "pg": "ALTER TABLE tags ADD CONSTRAINT refuse CHECK (value <> 'refuse-me')",
+}
+REFUSED_BY = {
+    "sqlite": "the database refused a value: refused by the test trigger",
+    "pg": 'the database refused a value: new row for relation "tags" violates check constraint "refuse"',
+}
+
+
+@pytest.mark.slow
+def test_a_batch_the_database_refuses_is_written_again_and_fails_only_the_offending_trials(
+    url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    backend = request.node.callspec.params["url"]
+    with SqlStore(url) as store:
+        store.list_experiments()  # the schema, as `sweeptrack db upgrade` makes it
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(REFUSE[backend]))
+    engine.dispose()
+    write(tmp_path, "trialfns.py", TAGGING)
+    spec = write(tmp_path, "s.yaml", TAG_SPEC)
+    code, _, err = cli("--db", url, "sweep", "run", str(spec), cwd=tmp_path)
+    assert code == 0, err
+    assert "Traceback" not in err
+    with SqlStore(url) as store:
+        sweep = store.get_sweep("tagging")
+        runs = store.search_runs(sweep=sweep.id)
+    assert sweep.state is SweepState.FINISHED and len(runs) == 4
+    by_note = {(r.params["x"], r.params["note"]): r for r in runs}
+    for x in (1, 2):
+        kept, refused = by_note[(x, "kept")], by_note[(x, "refuse-me")]
+        assert kept.status is RunStatus.FINISHED and kept.tags == {"note": "kept"}
+        assert kept.metrics["loss"].last == float(x)
+        assert refused.status is RunStatus.FAILED and refused.tags == {}
+        assert (refused.error or "").startswith(REFUSED_BY[backend]), refused.error

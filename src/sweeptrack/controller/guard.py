@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from sweeptrack.core.errors import InvalidValueError, RunNotFoundError
-from sweeptrack.core.events import Event, RunEnded
+from sweeptrack.core.events import Event, MetricsLogged, RunEnded, RunStarted
 from sweeptrack.core.limits import check_event
 from sweeptrack.core.model import RunStatus
 from sweeptrack.tracking.store import Store
@@ -49,7 +49,11 @@ class EventGuard:
     def apply(self, store: Store, events: Sequence[Event], on_refused: Callable[[str], None]) -> None:
         """Write ``events`` in one transaction; if the store refuses a value, write them again run by
         run, then event by event for a run whose batch is refused, dropping only refused events
-        (``on_refused(run_id)`` is called for each such run; a later end of it becomes FAILED)."""
+        (``on_refused(run_id)`` is called for each such run; a later end of it becomes FAILED).
+
+        The controller's own events (a run and its sampled params) are checked here first, so a
+        value beyond the limits fails its trial alike on every backend."""
+        events = [event for event in events if self._admit_own(event, on_refused)]
         try:
             store.apply(events)
             return
@@ -60,6 +64,18 @@ class EventGuard:
                 store.apply(group)
             except InvalidValueError:
                 self._apply_one_by_one(store, run_id, group, on_refused)
+
+    def _admit_own(self, event: Event, on_refused: Callable[[str], None]) -> bool:
+        if isinstance(event, MetricsLogged | RunEnded):  # points were admitted as they arrived
+            return True
+        try:
+            check_event(event)
+        except InvalidValueError as exc:
+            if event.run_id not in self._refused:
+                self._refused[event.run_id] = f"refused a logged value: {exc}"
+                on_refused(event.run_id)
+            return isinstance(event, RunStarted)  # the run is written, to end FAILED
+        return True
 
     def _apply_one_by_one(
         self, store: Store, run_id: str, group: Sequence[Event], on_refused: Callable[[str], None]

@@ -7,7 +7,7 @@ can store never reaches a database. The limits are the narrowest of SQLite and P
 - a metric, param or tag key, an experiment, run or dataset name: 1 to 255 characters;
 - an artifact path: at most 1,024 characters;
 - a step: an integer in [-2**63, 2**63 - 1] (a signed 64-bit integer);
-- no NUL character (``"\\x00"``) in any key, name, path, tag value or param value;
+- no NUL character (``"\\x00"``) in any key, name, path, tag value, param value or dataset source;
 - a number (metric value, int param) must fit a float (about ±1.8e308); NaN and infinities are fine.
 """
 
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_STEP",
     "MIN_STEP",
     "check_artifact_path",
+    "check_dataset",
     "check_event",
     "check_key",
     "check_metric_value",
@@ -121,6 +122,15 @@ def check_artifact_path(path: str) -> str:
     return path
 
 
+def check_dataset(name: Any, source: str, context: str | None) -> None:
+    """Refuse a dataset name or context beyond the key limits, or a source holding NUL."""
+    check_key("dataset", name)
+    if context is not None:
+        check_key("dataset context", context)
+    if "\x00" in source:
+        raise InvalidValueError(f"dataset {_show(name)}: source {_show(source)} contains a NUL character")
+
+
 def check_event(event: Event) -> None:
     """Raise :class:`InvalidValueError` if ``event`` holds anything a backend could not store.
 
@@ -138,9 +148,7 @@ def check_event(event: Event) -> None:
         case ArtifactLogged(artifact=artifact):
             check_artifact_path(artifact.path)
         case DatasetLogged(dataset=dataset):
-            check_key("dataset", dataset.name)
-            if dataset.context is not None:
-                check_key("dataset context", dataset.context)
+            check_dataset(dataset.name, dataset.source, dataset.context)
         case RunStarted(experiment=experiment, name=name, tags=tags):
             check_key("experiment", experiment)
             check_key("run name", name)
