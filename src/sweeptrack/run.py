@@ -172,7 +172,7 @@ class Run:
         params: Mapping[str, Any] | None = None,
     ) -> None:
         self.id = run_id or uuid.uuid4().hex
-        self.experiment = check_key("experiment", experiment)
+        self.experiment = check_key("experiment name", experiment)
         self.name = check_key("run name", name or f"run-{self.id[:8]}")
         clean_tags = dict(check_tag(k, v) for k, v in (tags or {}).items())
         self.sink = sink
@@ -223,7 +223,7 @@ class Run:
         steps = self._steps
         previous = steps.get(key)
         if previous is None:
-            check_key("metric", key)  # once per key: this is the hot path
+            check_key("metric key", key)  # once per key: this is the hot path
             previous = -1
         if step is None:
             step = previous + 1

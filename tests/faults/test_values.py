@@ -47,7 +47,7 @@ BAD_CALLS: dict[str, tuple[Callable[[st.Run, Path], Any], str]] = {
     ),
     "metric key of 256": (
         lambda run, _: run.log_metric("m" * 256, 1.0),
-        r"metric key 'mmm.*'\.\.\. has 256 characters; keys have 1 to 255",
+        r"metric key 'mmm.*'\.\.\. has 256 characters; the limit is 1 to 255",
     ),
     "empty metric key": (lambda run, _: run.log_metric("", 1.0), "metric key '' has 0 characters"),
     "NUL in a metric key": (
@@ -70,7 +70,7 @@ BAD_CALLS: dict[str, tuple[Callable[[st.Run, Path], Any], str]] = {
     ),
     "artifact path of 1025": (
         lambda run, tmp: run.log_artifact(tmp / "model.bin", name="a" * 1025),
-        r"artifact path 'aaa.* has 1025 characters; paths have 1 to 1024",
+        r"artifact path 'aaa.* has 1025 characters; the limit is 1 to 1024",
     ),
     "NUL in an artifact name": (
         lambda run, _: run.log_artifact_bytes("out\x00.txt", b"x"),
@@ -296,3 +296,21 @@ def test_a_batch_the_database_refuses_is_written_again_and_fails_only_the_offend
         assert kept.metrics["loss"].last == float(x)
         assert refused.status is RunStatus.FAILED and refused.tags == {}
         assert (refused.error or "").startswith(REFUSED_BY[backend]), refused.error
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"experiment": "e" * 256}, "experiment name 'eee.* has 256 characters; the limit is 1 to 255"),
+        ({"name": "base\x00line"}, r"run name 'base\\x00line' contains a NUL character"),
+        ({"tags": {"team": "vi\x00sion"}}, r"tag 'team': value 'vi\\x00sion' contains a NUL character"),
+    ],
+)
+def test_a_run_with_a_bad_name_or_tag_is_refused_at_start_and_nothing_is_written(
+    url: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(st.InvalidValueError, match=message):
+        st.start_run(db=url, capture_environment=False, **options)
+    assert st.active_run() is None
+    with SqlStore(url) as store:
+        assert store.search_runs() == []

@@ -52,21 +52,20 @@ def _show(text: str) -> str:
     return repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
 
 
-def check_key(kind: str, key: Any) -> str:
-    """``key`` as a string if it is a valid ``kind`` key (or name), else :class:`InvalidValueError`.
+def check_key(what: str, key: Any) -> str:
+    """``key`` if it is a valid key or name (``what`` names it in the message: "metric key"),
+    else :class:`InvalidValueError`.
 
     Example:
-        >>> check_key("metric", "loss")
+        >>> check_key("metric key", "loss")
         'loss'
     """
     if not isinstance(key, str):
-        raise InvalidValueError(f"{kind} key {key!r} is not a string")
+        raise InvalidValueError(f"{what} {key!r} is not a string")
     if not key or len(key) > MAX_KEY:
-        raise InvalidValueError(
-            f"{kind} key {_show(key)} has {len(key)} characters; keys have 1 to {MAX_KEY}"
-        )
+        raise InvalidValueError(f"{what} {_show(key)} has {len(key)} characters; the limit is 1 to {MAX_KEY}")
     if "\x00" in key:
-        raise InvalidValueError(f"{kind} key {_show(key)} contains a NUL character")
+        raise InvalidValueError(f"{what} {_show(key)} contains a NUL character")
     return key
 
 
@@ -91,7 +90,7 @@ def check_metric_value(key: str, value: Any) -> float:
 
 def check_param(key: Any, value: Any) -> str:
     """The key as a string if the param can be stored; text values must not hold NUL."""
-    key = check_key("param", key)
+    key = check_key("param key", key)
     if isinstance(value, int) and not isinstance(value, bool):
         if not -1.7976931348623157e308 <= value <= 1.7976931348623157e308:
             raise InvalidValueError(
@@ -105,7 +104,7 @@ def check_param(key: Any, value: Any) -> str:
 
 def check_tag(key: Any, value: Any) -> tuple[str, str]:
     """(key, value) as strings if the tag can be stored."""
-    key, text = check_key("tag", key), str(value)
+    key, text = check_key("tag key", key), str(value)
     if "\x00" in text:
         raise InvalidValueError(f"tag {_show(key)}: value {_show(text)} contains a NUL character")
     return key, text
@@ -115,7 +114,7 @@ def check_artifact_path(path: str) -> str:
     """``path`` if it is a storable artifact path (1 to 1,024 characters, no NUL)."""
     if not path or len(path) > MAX_ARTIFACT_PATH:
         raise InvalidValueError(
-            f"artifact path {_show(path)} has {len(path)} characters; paths have 1 to {MAX_ARTIFACT_PATH}"
+            f"artifact path {_show(path)} has {len(path)} characters; the limit is 1 to {MAX_ARTIFACT_PATH}"
         )
     if "\x00" in path:
         raise InvalidValueError(f"artifact path {_show(path)} contains a NUL character")
@@ -124,7 +123,7 @@ def check_artifact_path(path: str) -> str:
 
 def check_dataset(name: Any, source: str, context: str | None) -> None:
     """Refuse a dataset name or context beyond the key limits, or a source holding NUL."""
-    check_key("dataset", name)
+    check_key("dataset name", name)
     if context is not None:
         check_key("dataset context", context)
     if "\x00" in source:
@@ -150,7 +149,7 @@ def check_event(event: Event) -> None:
         case DatasetLogged(dataset=dataset):
             check_dataset(dataset.name, dataset.source, dataset.context)
         case RunStarted(experiment=experiment, name=name, tags=tags):
-            check_key("experiment", experiment)
+            check_key("experiment name", experiment)
             check_key("run name", name)
             for key, value in tags.items():
                 check_tag(key, value)
@@ -167,7 +166,7 @@ def _check_points(points: Iterable[tuple[Any, Any, Any, Any]]) -> None:
     seen: set[str] = set()
     for key, value, step, timestamp in points:
         if key not in seen:
-            check_key("metric", key)
+            check_key("metric key", key)
             seen.add(key)
         if type(value) is not float:
             if not isinstance(value, float | int) or isinstance(value, bool):
