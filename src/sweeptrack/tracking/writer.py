@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sweeptrack.core.errors import StoreError, SweepTrackError
+from sweeptrack.core.errors import InvalidValueError, StoreError, SweepTrackError
 from sweeptrack.core.events import (
     ArtifactLogged,
     Event,
@@ -154,7 +154,8 @@ class BatchedWriter:
         """The first pending event holds a value the store refuses: split a metric batch in halves
         (each written, or split again, in turn), or drop a single point or event with a warning."""
         event = self._pending[0]
-        if isinstance(event, MetricsLogged) and len(event.points) > 1:
+        # Only a refused value is worth bisecting for; an unknown run refuses every point alike.
+        if isinstance(exc, InvalidValueError) and isinstance(event, MetricsLogged) and len(event.points) > 1:
             half = len(event.points) // 2
             self._pending[0:1] = [
                 MetricsLogged(run_id=event.run_id, points=event.points[:half]),
