@@ -135,3 +135,24 @@ def test_a_connection_the_server_closes_is_retried_and_nothing_is_lost_or_double
         run = store.get_run(run_id)
         steps = [p.step for p in store.get_metric_history(run_id, "loss")]
     assert run.status is RunStatus.FINISHED and steps == list(range(2500))
+
+
+def test_the_warning_is_a_record_of_the_sweeptrack_logger(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import sweeptrack as st
+    from sweeptrack.core.events import MetricsLogged
+
+    points = [("loss", 2.0, 1, 0), ("loss", 3.0, -(2**64), 0)]
+    with (
+        caplog.at_level("WARNING", logger="sweeptrack"),
+        st.start_run(experiment="w", db=url, capture_environment=False) as run,
+    ):
+        st.log_metric("loss", 1.0, step=0)
+        run.sink.emit(MetricsLogged(run_id=run.id, points=points))
+    (record,) = caplog.records
+    assert (record.name, record.levelname) == ("sweeptrack", "WARNING")
+    assert record.getMessage().startswith(
+        f"sweeptrack: dropped metric 'loss' at step -18446744073709551616 of run {run.id}: "
+        "the database refused a value: "
+    )
+    with SqlStore(url) as store:
+        assert [p.step for p in store.get_metric_history(run.id, "loss")] == [0, 1]
