@@ -25,10 +25,9 @@ from sweeptrack.core.model import (
     SweepState,
     encode_param,
 )
-from sweeptrack.tracking.sql import ingest, migrate, reads, sweeps
+from sweeptrack.tracking.sql import errors, ingest, migrate, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, sqlite_path
-from sweeptrack.tracking.sql.errors import translate_error
 from sweeptrack.tracking.store import Store
 
 __all__ = ["SqlStore"]
@@ -120,7 +119,7 @@ class SqlStore(Store):
         try:
             yield
         except Exception as exc:
-            error = translate_error(exc, self.display_url)
+            error = errors.translate_error(exc, self.display_url)
             if error is None:
                 raise
             raise error from exc
