@@ -156,3 +156,37 @@ def test_the_warning_is_a_record_of_the_sweeptrack_logger(url: str, caplog: pyte
     )
     with SqlStore(url) as store:
         assert [p.step for p in store.get_metric_history(run.id, "loss")] == [0, 1]
+
+
+@pytest.mark.postgres
+def test_a_locked_table_is_retried_and_a_flush_that_gives_up_says_why(pg_url: str) -> None:
+    """A write that times out on a lock is temporary: retried, and a flush that gives up names the
+    cause; once the lock is gone everything lands, once."""
+    import uuid
+
+    from sweeptrack.core.errors import StoreError
+    from sweeptrack.core.events import MetricsLogged, RunStarted
+    from sweeptrack.tracking.writer import BatchedWriter
+
+    run_id = uuid.uuid4().hex
+    store = SqlStore(f"{pg_url}%20-clock_timeout%3D200")  # a lock waited for fails after 0.2 s
+    store.apply([RunStarted(run_id=run_id, experiment="w", name="locked", start_time=0)])
+    writer = BatchedWriter(store, flush_timeout=2)
+    admin = create_engine(pg_url)
+    try:
+        with admin.connect() as conn:
+            locking = conn.begin()
+            conn.execute(text("LOCK TABLE metric_points IN ACCESS EXCLUSIVE MODE"))
+            writer.submit(MetricsLogged(run_id=run_id, points=[("loss", 1.0, 0, 0), ("loss", 0.5, 1, 0)]))
+            with pytest.raises(
+                StoreError,
+                match=r"^could not write to the tracking database within 2 s: cannot use database "
+                r".*: canceling statement due to lock timeout$",
+            ):
+                writer.flush()
+            locking.rollback()
+        writer.close()
+        assert [p.step for p in store.get_metric_history(run_id, "loss")] == [0, 1]
+    finally:
+        store.close()
+        admin.dispose()

@@ -198,5 +198,8 @@ _EMPTY = _Empty()
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """Only a connection-level failure is worth retrying; a refused value fails the same way again."""
-    return type(exc) is StoreError
+    """A refused value (or an unknown run) fails the same way again: not worth retrying. A
+    connection-level failure is; so is an error nobody classified (a flush then says what it was)."""
+    if isinstance(exc, SweepTrackError):
+        return type(exc) is StoreError
+    return not isinstance(exc, ValueError | TypeError | OverflowError)

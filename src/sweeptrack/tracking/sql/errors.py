@@ -15,6 +15,11 @@ __all__ = ["is_data_error", "translate_error"]
 
 # DB-API 2 names: the metric hot path calls the driver directly, so its errors arrive unwrapped.
 _DBAPI_DATA_ERRORS = frozenset({"DataError", "IntegrityError"})
+_DBAPI_CONNECTION_ERRORS = frozenset({"OperationalError", "InterfaceError"})
+
+
+def _dbapi_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -25,7 +30,7 @@ def is_data_error(exc: BaseException) -> bool:
         return True  # raised while binding a value, before the database saw it
     if isinstance(exc, OverflowError | ValueError) and not isinstance(exc, SweepTrackError):
         return True
-    return any(cls.__name__ in _DBAPI_DATA_ERRORS for cls in type(exc).__mro__)
+    return bool(_dbapi_names(exc) & _DBAPI_DATA_ERRORS)
 
 
 def reason(exc: BaseException) -> str:
@@ -41,8 +46,9 @@ def translate_error(exc: Exception, where: str) -> SweepTrackError | None:
         return None
     if is_data_error(exc):
         return InvalidValueError(f"the database refused a value: {reason(exc)}")
-    if isinstance(exc, OperationalError):
+    names = _dbapi_names(exc)
+    if isinstance(exc, OperationalError) or names & _DBAPI_CONNECTION_ERRORS:
         return StoreError(f"cannot use database {where}: {reason(exc)}")
-    if isinstance(exc, DBAPIError):
+    if isinstance(exc, DBAPIError) or "DatabaseError" in names:
         return StoreError(f"database error on {where}: {reason(exc)}")
     return None
