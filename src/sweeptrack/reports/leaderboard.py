@@ -185,9 +185,9 @@ def _objective_spec(store: Store, sweep: str | None, metric: str, summary: Summa
         spec = load_spec_text(found.spec, source=found.name)
     except SweepTrackError:
         return None
-    objective = spec.metric
-    if len(spec.metrics) != 1 or objective.name != metric:
+    if len(spec.metrics) != 1 or spec.metrics[0].name != metric:  # (a sweep may have no metric)
         return None
+    objective = spec.metrics[0]
     if objective.summary is ObjectiveSummary.BEST:
         wanted = Summary.MAX if objective.goal is Goal.MAXIMIZE else Summary.MIN
     else:
