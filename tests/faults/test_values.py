@@ -314,3 +314,19 @@ def test_a_run_with_a_bad_name_or_tag_is_refused_at_start_and_nothing_is_written
     assert st.active_run() is None
     with SqlStore(url) as store:
         assert store.search_runs() == []
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_runs_past_the_trial_that_sends_a_bad_value(url: str, tmp_path: Path) -> None:
+    write(tmp_path, "trialfns.py", TRIALS)
+    spec = write(tmp_path, "s.yaml", SPEC.format(fn="unchecked", how="step"))
+    code, _, err = cli("--db", url, "sweep", "run", str(spec), "--trials", "1", cwd=tmp_path)
+    assert code == 0, err
+    code, out, err = cli("--db", url, "sweep", "resume", "guarded", cwd=tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    assert "sweep guarded (" in out and "finished: 3 trials, 2 finished, 0 pruned, 1 failed" in out
+    with SqlStore(url) as store:
+        sweep = store.get_sweep("guarded")
+        runs = sorted(store.search_runs(sweep=sweep.id), key=lambda r: r.trial_number or 0)
+    assert sweep.state is SweepState.FINISHED
+    assert [r.status for r in runs] == [RunStatus.FINISHED, RunStatus.FAILED, RunStatus.FINISHED]
