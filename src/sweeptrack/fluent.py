@@ -83,13 +83,18 @@ def start_run(
     store = SqlStore(url)
     override = str(artifacts) if artifacts else os.environ.get("SWEEPTRACK_ARTIFACTS")
     root = ArtifactRoot(default_artifact_root(url, override))
-    run = Run(
-        experiment=experiment or DEFAULT_EXPERIMENT,
-        name=name,
-        sink=StoreSink(store),
-        artifacts=root,
-        tags={str(k): str(v) for k, v in (tags or {}).items()},
-    )
+    sink = StoreSink(store)
+    try:
+        run = Run(
+            experiment=experiment or DEFAULT_EXPERIMENT,
+            name=name,
+            sink=sink,
+            artifacts=root,
+            tags={str(k): str(v) for k, v in (tags or {}).items()},
+        )
+    except BaseException:  # a bad name or tag (InvalidValueError), an unusable database
+        sink.close()
+        raise
     _active.set(run)
     _install_sigterm_handler()
     hook = functools.partial(_end_at_exit, run)

@@ -1,10 +1,14 @@
 """Run: the object API used in training code, and the sinks its events go to.
 
-A run validates what it is given, stamps it, and hands events to one :class:`Sink`. Metric points
-are appended to a buffer in the caller's thread (a deque append: microseconds) and handed to the
-sink in batches by a small flusher thread at least every ``flush_interval`` seconds, so a point
-reaches the sink at most that late. ``StoreSink`` writes to a store through the background writer;
-in a sweep the same events go to the controller, with no change to training code.
+A run validates what it is given (the limits of :mod:`sweeptrack.core.limits`, so a bad value
+raises :class:`InvalidValueError` at the call), stamps it, and hands events to one :class:`Sink`.
+Metric points are appended to a buffer in the caller's thread (a deque append: microseconds) and
+handed to the sink in batches by a small flusher thread at least every ``flush_interval`` seconds,
+so a point reaches the sink at most that late. ``StoreSink`` writes to a store through the
+background writer, which starts a write as soon as a batch arrives: a point is committed at most
+``flush_interval`` plus one write after it was logged, within :data:`LOSS_WINDOW_S` (what a run
+killed with SIGKILL may lose). In a sweep the same events go to the controller, with no change to
+training code.
 """
 
 from __future__ import annotations
@@ -35,6 +39,17 @@ from sweeptrack.core.events import (
     RunStarted,
     TagsSet,
 )
+from sweeptrack.core.limits import (
+    MAX_STEP,
+    MIN_STEP,
+    check_artifact_path,
+    check_dataset,
+    check_key,
+    check_metric_value,
+    check_param,
+    check_step,
+    check_tag,
+)
 from sweeptrack.core.model import Artifact, Dataset, RunStatus, encode_param
 
 if TYPE_CHECKING:
@@ -42,9 +57,13 @@ if TYPE_CHECKING:
     from sweeptrack.tracking.store import Store
     from sweeptrack.tracking.writer import BatchedWriter
 
-__all__ = ["Run", "RunKilled", "Sink", "StoreSink", "TrialPruned"]
+__all__ = ["FLUSH_INTERVAL", "LOSS_WINDOW_S", "Run", "RunKilled", "Sink", "StoreSink", "TrialPruned"]
 
 _BUFFER_LIMIT = 20_000
+# A point logged this long before the process dies (SIGKILL included) is committed: it waits at
+# most FLUSH_INTERVAL in the buffer, and the rest is left for the write (tests/faults/test_loss_window).
+LOSS_WINDOW_S = 0.5
+FLUSH_INTERVAL = 0.25
 
 
 class TrialPruned(Exception):
@@ -85,11 +104,11 @@ class StoreSink(Sink):
     """Writes events to a store: run creation synchronously (so a bad database fails at once),
     everything else through a :class:`BatchedWriter`."""
 
-    def __init__(self, store: Store, *, interval: float = 0.5) -> None:
+    def __init__(self, store: Store) -> None:
         from sweeptrack.tracking.writer import BatchedWriter
 
         self.store = store
-        self._writer: BatchedWriter = BatchedWriter(store, interval=interval)
+        self._writer: BatchedWriter = BatchedWriter(store)
 
     def emit(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -117,7 +136,7 @@ def as_metric_value(key: str, value: Any) -> float:
     if type(value) is float:
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+        return check_metric_value(key, value)
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, str | bytes):
         try:
@@ -125,7 +144,7 @@ def as_metric_value(key: str, value: Any) -> float:
         except (TypeError, ValueError):
             inner = None
         if isinstance(inner, numbers.Real) and not isinstance(inner, bool):
-            return float(inner)
+            return check_metric_value(key, inner)
     raise InvalidValueError(
         f"metric {key!r}: value {value!r} ({type(value).__name__}) is not a number; "
         "log ints, floats, NaN or infinity"
@@ -149,12 +168,13 @@ class Run:
         artifacts: ArtifactRoot | None = None,
         tags: Mapping[str, str] | None = None,
         run_id: str | None = None,
-        flush_interval: float = 0.5,
+        flush_interval: float = FLUSH_INTERVAL,
         params: Mapping[str, Any] | None = None,
     ) -> None:
         self.id = run_id or uuid.uuid4().hex
-        self.experiment = experiment
-        self.name = name or f"run-{self.id[:8]}"
+        self.experiment = check_key("experiment name", experiment)
+        self.name = check_key("run name", name or f"run-{self.id[:8]}")
+        clean_tags = dict(check_tag(k, v) for k, v in (tags or {}).items())
         self.sink = sink
         self.artifacts = artifacts
         self.params: dict[str, Any] = dict(params or {})
@@ -171,7 +191,7 @@ class Run:
                 experiment=experiment,
                 name=self.name,
                 start_time=self.start_time,
-                tags={str(k): str(v) for k, v in (tags or {}).items()},
+                tags=clean_tags,
             )
         )
         _FLUSHER.add(self, flush_interval)
@@ -182,9 +202,11 @@ class Run:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log typed params (int, float, str, bool or JSON-serialisable values)."""
-        for value in params.values():
-            encode_param(value)  # refuse unserialisable values here, not in the writer thread
-        clean = {str(k): v for k, v in params.items()}
+        clean = {}
+        for key, value in params.items():  # refuse bad values here, not in the writer thread
+            key = check_param(key, value)
+            encode_param(value)
+            clean[key] = value
         self.params.update(clean)
         self.sink.emit(ParamsLogged(run_id=self.id, params=clean))
 
@@ -192,17 +214,23 @@ class Run:
         self.set_tags({key: value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self.sink.emit(TagsSet(run_id=self.id, tags={str(k): str(v) for k, v in tags.items()}))
+        self.sink.emit(TagsSet(run_id=self.id, tags=dict(check_tag(k, v) for k, v in tags.items())))
 
     def log_metric(self, key: str, value: Any, step: int | None = None, timestamp: int | None = None) -> None:
         """Buffer one point; ``step`` defaults to the key's previous step + 1 (from 0)."""
         if type(value) is not float:
             value = as_metric_value(key, value)
         steps = self._steps
+        previous = steps.get(key)
+        if previous is None:
+            check_key("metric key", key)  # once per key: this is the hot path
+            previous = -1
         if step is None:
-            step = steps.get(key, -1) + 1
+            step = previous + 1
         elif type(step) is not int:
             step = _as_step(key, step)
+        if not MIN_STEP <= step <= MAX_STEP:
+            check_step(key, step)
         steps[key] = step
         points = self._points
         points.append((key, value, step, timestamp or int(time.time() * 1000)))
@@ -220,10 +248,14 @@ class Run:
         if self.artifacts is None:
             raise SweepTrackError("this run has no artifact store")
         source = Path(path)
+        if name is not None:
+            check_artifact_path(name)
         if source.is_dir():
             stored = self.artifacts.store_directory(source, name)
         else:
             stored = [self.artifacts.store_file(source, name)]
+        for artifact in stored:  # all checked before any is recorded
+            check_artifact_path(artifact.path)
         for artifact in stored:
             self.sink.emit(ArtifactLogged(run_id=self.id, artifact=artifact))
         return stored
@@ -232,6 +264,7 @@ class Run:
         """Store bytes as an artifact named ``name``."""
         if self.artifacts is None:
             raise SweepTrackError("this run has no artifact store")
+        check_artifact_path(name)
         artifact = self.artifacts.store_bytes(name, data)
         self.sink.emit(ArtifactLogged(run_id=self.id, artifact=artifact))
         return artifact
@@ -240,6 +273,7 @@ class Run:
         """Record a dataset with a digest of its content (a URI is digested by its text)."""
         from sweeptrack.tracking.datasets import digest_dataset
 
+        check_dataset(name, str(source), context)
         dataset = digest_dataset(name, source, context)
         self.sink.emit(DatasetLogged(run_id=self.id, dataset=dataset))
         return dataset

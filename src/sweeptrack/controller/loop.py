@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_env
+from sweeptrack.controller.guard import EventGuard
 from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
@@ -47,6 +48,7 @@ from sweeptrack.executors.base import (
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
 from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
+from sweeptrack.tracking.output import store_output
 from sweeptrack.tracking.store import Store
 from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
 
@@ -94,6 +96,7 @@ class Controller:
         self.python = python
         self.function = function  # what trials run when the spec names no entrypoint or program
         self._pending_events: list[Event] = []
+        self._guard = EventGuard()  # a trial's value the store would refuse fails the trial only
         self._ends_pending = False  # a finished trial's end is among them
         self._last_flush = time.monotonic()
         self._last_stop_check = 0.0
@@ -291,6 +294,9 @@ class Controller:
         for event in events:
             if isinstance(event, RunStarted | RunEnded):
                 continue  # the controller owns the run's lifecycle
+            if not self._guard.admit(trial.run_id, event):
+                self._refuse(trial.run_id)
+                continue
             self._pending_events.append(event)
             if not isinstance(event, MetricsLogged):
                 continue
@@ -313,7 +319,7 @@ class Controller:
         if trial.prune_requested and status is not RunStatus.FINISHED:
             status = RunStatus.PRUNED
         taken = trial.take_result(finished.result, self.spec, _now_ms())
-        if taken is not None:
+        if taken is not None and self._guard.admit(trial.run_id, taken):
             self._pending_events.append(taken)
             if isinstance(taken, MetricsLogged):
                 self.metric_check.saw(trial.run_id, taken)
@@ -321,6 +327,9 @@ class Controller:
             self._log_output(trial.run_id, Path(finished.log_path))
         drop_args_dir(self.artifacts.root, trial.run_id)
         error = finished.error or trial.stop_reason
+        refused = self._guard.reason(trial.run_id)
+        if refused is not None:
+            status, error = RunStatus.FAILED, refused
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
         self.metric_check.some_run = self.metric_check.some_run or trial.run_id
         if status is RunStatus.FINISHED:
@@ -372,7 +381,7 @@ class Controller:
         goal = self.spec.metric.goal
         self.ledger.best.offer(goal, value, trial.number, trial.run_id, trial.params)
         target = self.spec.metric.target
-        if math.isnan(value):
+        if not math.isfinite(value):  # a diverged trial (inf) meets no target
             return
         if target is not None and (
             value >= target if self.spec.metric.goal is Goal.MAXIMIZE else value <= target
@@ -380,11 +389,18 @@ class Controller:
             self._stop_new = True
             self._target_met = True
 
+    def _refuse(self, run_id: str) -> None:
+        """A trial sent a value no backend stores: stop it; it ends FAILED with the guard's reason."""
+        trial = self.ledger.running.get(run_id)
+        if trial is not None and trial.stop_reason is None:
+            trial.stop_reason = self._guard.reason(run_id)
+            self.executor.cancel(run_id, RunStatus.FAILED)
+
     def _log_output(self, run_id: str, log_path: Path) -> None:
         if not log_path.is_file() or log_path.stat().st_size == 0:
             return
         try:
-            artifact = self.artifacts.store_file(log_path, "logs/output.log")
+            artifact = store_output(self.artifacts, log_path, "logs/output.log")  # capped
         except SweepTrackError:
             return
         self._pending_events.append(ArtifactLogged(run_id=run_id, artifact=artifact))
@@ -426,7 +442,7 @@ class Controller:
         events, self._pending_events = self._pending_events, []
         self._ends_pending = False
         self._last_flush = now
-        self.store.apply(merge_metric_batches(events))
+        self._guard.apply(self.store, merge_metric_batches(events), self._refuse)
 
     def _report_progress(self) -> None:
         if self.on_progress is None:

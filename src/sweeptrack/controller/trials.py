@@ -9,6 +9,7 @@ from typing import Any
 
 from sweeptrack.core.events import Event, MetricsLogged, RunStarted, TagsSet
 from sweeptrack.core.model import Goal, RunStatus
+from sweeptrack.core.objective import better
 from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 
 __all__ = ["Best", "Counts", "Ledger", "Pending", "Running"]
@@ -134,9 +135,7 @@ class Best:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def offer(self, goal: Goal, value: float, number: int, run_id: str, params: Mapping[str, Any]) -> None:
-        if value != value:  # NaN never wins
-            return
-        if self.value is None or (value > self.value if goal is Goal.MAXIMIZE else value < self.value):
+        if better(value, self.value, goal):  # NaN and infinities never win
             self.value, self.number, self.run_id, self.params = value, number, run_id, params
 
 

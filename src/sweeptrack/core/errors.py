@@ -119,7 +119,10 @@ class SweepError(SweepTrackError):
 
 
 class InvalidValueError(SweepTrackError, ValueError):
-    """A logged value has the wrong type (a non-numeric metric, an unserialisable param)."""
+    """A logged value cannot be stored: the wrong type (a non-numeric metric, an unserialisable
+    param), beyond a limit of :mod:`sweeptrack.core.limits` (a key over 255 characters, a step
+    beyond 64 bits, a NUL character, an int beyond a float), or refused by the database. Also a
+    ``ValueError``, so ``except ValueError`` catches it."""
 
 
 class ArtifactError(SweepTrackError):

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.model import Goal, Run
+from sweeptrack.core.objective import FINITE_MAX, rank_key
 from sweeptrack.reports.formats import Report, Table
 from sweeptrack.reports.runs import short_id, varying_params
+from sweeptrack.spec.model import ObjectiveSummary, SweepSpec
 from sweeptrack.tracking.query import Entity, Field, Summary, parse_filter
 from sweeptrack.tracking.store import Store
 
@@ -93,12 +96,16 @@ def leaderboard(
 ) -> Leaderboard:
     """The ``top`` runs that logged ``metric``, best first by its ``summary``.
 
-    Runs whose summary is NaN are ranked last, as the store orders NaN after every number.
+    Runs whose value is NaN are not listed; infinities rank after every finite value. For a
+    sweep's own objective (its single metric, with the summary the spec ranks by) the value is
+    the trial's objective value as the sweep defines it (a value the function returned wins),
+    the same value ``sweep show`` takes the best from.
 
     Args:
         store: Where the runs are.
         metric: The metric key.
-        goal: Which direction is better; None picks :func:`default_goal`.
+        goal: Which direction is better; None: the sweep's goal for its objective, else
+            :func:`default_goal`.
         summary: Which per-run summary of the metric ranks runs.
         top: How many runs to show (at least 1).
         experiment: Only runs of this experiment.
@@ -111,22 +118,18 @@ def leaderboard(
     """
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
-    goal = goal or default_goal(metric)
     field = str(Field(Entity.METRIC, metric, summary))
-    condition = f"{field} IS NOT NULL"
     if parse_filter(filter) is not None:  # parsed alone first, so an error names its own column
-        condition = f"({condition}) AND ({filter})"
-    direction = "DESC" if goal is Goal.MAXIMIZE else "ASC"
-    runs = store.search_runs(
-        experiment=experiment,
-        sweep=sweep,
-        filter=condition,
-        order_by=[f"{field} {direction}"],
-        limit=top,
-    )
+        filter = f"({filter})"
+    spec = _objective_spec(store, sweep, metric, summary)
+    goal = goal or (default_goal(metric) if spec is None else spec.metric.goal)
+    if spec is not None:
+        scored = _by_objective(store, spec, goal, field, sweep, filter)
+    else:
+        scored = _by_summary(store, metric, summary, goal, field, experiment, sweep, filter, top)
     rows = tuple(
-        LeaderboardRow(rank=rank, run=run, value=_summary_value(run, metric, summary))
-        for rank, run in enumerate(runs, start=1)
+        LeaderboardRow(rank=rank, run=run, value=value)
+        for rank, (run, value) in enumerate(scored[:top], start=1)
     )
     return Leaderboard(
         metric=metric,
@@ -135,6 +138,75 @@ def leaderboard(
         rows=rows,
         varying_params=varying_params([row.run for row in rows]),
     )
+
+
+def _where(*conditions: str | None) -> str:
+    return " AND ".join(f"({c})" for c in conditions if c)
+
+
+def _by_summary(
+    store: Store,
+    metric: str,
+    summary: Summary,
+    goal: Goal,
+    field: str,
+    experiment: str | None,
+    sweep: str | None,
+    filter: str | None,
+    top: int,
+) -> list[tuple[Run, float]]:
+    """Ranked by the store on the indexed summary: finite values first, then infinities (NaN is
+    stored as NULL and never listed)."""
+    finite = f"{field} >= -{FINITE_MAX!r} AND {field} <= {FINITE_MAX!r}"
+    infinite = f"{field} IS NOT NULL AND NOT ({finite})"
+    direction = "DESC" if goal is Goal.MAXIMIZE else "ASC"
+    runs: list[Run] = []
+    for condition in (finite, infinite):
+        if len(runs) < top:
+            runs += store.search_runs(
+                experiment=experiment,
+                sweep=sweep,
+                filter=_where(condition, filter),
+                order_by=[f"{field} {direction}"],
+                limit=top - len(runs),
+            )
+    return [(run, _summary_value(run, metric, summary)) for run in runs]
+
+
+def _objective_spec(store: Store, sweep: str | None, metric: str, summary: Summary) -> SweepSpec | None:
+    """The sweep's spec when ``metric`` with ``summary`` is its single objective: then runs rank by
+    the trial's objective value as the sweep defines it (a returned value wins)."""
+    if sweep is None:
+        return None
+    from sweeptrack.spec.load import load_spec_text
+
+    found = store.get_sweep(sweep)
+    try:
+        spec = load_spec_text(found.spec, source=found.name)
+    except SweepTrackError:
+        return None
+    if len(spec.metrics) != 1 or spec.metrics[0].name != metric:  # (a sweep may have no metric)
+        return None
+    objective = spec.metrics[0]
+    if objective.summary is ObjectiveSummary.BEST:
+        wanted = Summary.MAX if objective.goal is Goal.MAXIMIZE else Summary.MIN
+    else:
+        wanted = Summary.LAST
+    return spec if summary is wanted else None
+
+
+def _by_objective(
+    store: Store, spec: SweepSpec, goal: Goal, field: str, sweep: str | None, filter: str | None
+) -> list[tuple[Run, float]]:
+    """Every run of the sweep that logged the metric, by its objective value, non-finite last."""
+    runs = store.search_runs(sweep=sweep, filter=_where(f"{field} IS NOT NULL", filter))
+    scored = []
+    for run in runs:
+        values = spec.objective_values(run)
+        if values is not None and values[0] == values[0]:  # NaN: not ranked, as in the store
+            scored.append((run, values[0]))
+    scored.sort(key=lambda item: (rank_key(item[1], goal), -item[0].start_time))
+    return scored
 
 
 def _summary_value(run: Run, metric: str, summary: Summary) -> float:

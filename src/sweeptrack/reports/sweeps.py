@@ -12,6 +12,7 @@ from typing import Any
 
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
+from sweeptrack.core.objective import rank_key, rankable
 from sweeptrack.reports.formats import Report, Table, format_time
 from sweeptrack.reports.runs import short_id
 from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
@@ -99,12 +100,12 @@ def _best(runs: Sequence[Run], spec: SweepSpec | None) -> tuple[Run | None, floa
     scored = []
     for run in runs:
         values = None if spec is None or run.status is not RunStatus.FINISHED else spec.objective_values(run)
-        if values and values[0] == values[0]:
+        if values and rankable(values[0]):  # NaN and infinities are never the best
             scored.append((values[0], run))
     if spec is None or not scored or not spec.metrics:
         return None, None
-    pick = max if spec.metric.goal is Goal.MAXIMIZE else min
-    value, run = pick(scored, key=lambda item: item[0])
+    goal = spec.metric.goal
+    value, run = min(scored, key=lambda item: rank_key(item[0], goal))
     return run, value
 
 

@@ -1,25 +1,41 @@
-"""BatchedWriter: a background thread that writes run events to a store in batches.
+"""BatchedWriter: a background thread that writes run events to a store.
 
-Training code hands events over in microseconds; the thread writes them within ``interval`` seconds
-(metric points of one run coalesced into one transaction), and ``flush`` blocks until everything
-handed over so far is committed. A write that fails is retried with back-off, so a database that is
-briefly locked or unreachable delays points but loses none; ``flush`` and ``close`` raise the last
-error if the events still could not be written by their deadline.
+Training code hands events over in microseconds; the thread writes what has been handed over as
+soon as it arrives (the run's flusher already batches metric points, and consecutive batches of one
+run that queued up during a write are merged into one transaction), and ``flush`` blocks until
+everything handed over so far is committed.
+
+Two kinds of failure are told apart. A database that is briefly locked or unreachable (a
+connection-level :class:`StoreError`) delays events but loses none: the write is retried with
+back-off, and ``flush`` raises that error, cause included, if they still could not be written by
+its deadline. A value the database refuses (:class:`InvalidValueError`, an unknown run) is
+permanent: the writer isolates the offending event, bisecting a metric batch down to the point,
+drops it with one warning on the ``sweeptrack`` logger naming the key and the reason, and writes
+everything else.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 
-from sweeptrack.core.errors import StoreError, SweepTrackError
-from sweeptrack.core.events import Event, merge_metric_batches
+from sweeptrack.core.errors import InvalidValueError, StoreError, SweepTrackError
+from sweeptrack.core.events import (
+    ArtifactLogged,
+    Event,
+    MetricsLogged,
+    ParamsLogged,
+    TagsSet,
+    merge_metric_batches,
+)
 from sweeptrack.tracking.store import Store
 
-__all__ = ["BatchedWriter"]
+__all__ = ["BatchedWriter", "describe_event"]
+
+log = logging.getLogger("sweeptrack")
 
 
 @dataclass(slots=True)
@@ -33,18 +49,15 @@ class BatchedWriter:
 
     Args:
         store: where events go.
-        interval: the longest a handed-over event waits before its write starts, in seconds.
         flush_timeout: how long ``flush`` waits for a stuck database before raising.
     """
 
-    def __init__(self, store: Store, *, interval: float = 0.5, flush_timeout: float = 120.0) -> None:
+    def __init__(self, store: Store, *, flush_timeout: float = 120.0) -> None:
         self.store = store
-        self.interval = interval
         self.flush_timeout = flush_timeout
         self._queue: queue.SimpleQueue[Event | _Barrier | None] = queue.SimpleQueue()
         self._pending: list[Event] = []
         self._error: BaseException | None = None  # why pending events are not written yet
-        self._dropped: BaseException | None = None  # bad data dropped since the last flush
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="sweeptrack-writer", daemon=True)
         self._thread.start()
@@ -56,7 +69,7 @@ class BatchedWriter:
         self._queue.put(event)
 
     def flush(self) -> None:
-        """Block until every event submitted so far is committed."""
+        """Block until every event submitted so far is committed (or dropped as invalid)."""
         barrier = _Barrier()
         self._queue.put(barrier)
         if not barrier.done.wait(self.flush_timeout):
@@ -83,69 +96,110 @@ class BatchedWriter:
 
     # -- the thread ------------------------------------------------------------------------------
     def _loop(self) -> None:
+        retry_until: float | None = None
         while True:
-            item = self._queue.get()
-            deadline = time.monotonic() + self.interval
+            # Wait for work only when nothing is left to retry; then take all that is queued.
+            item: Event | _Barrier | _Empty | None = (
+                self._queue.get() if not self._pending else self._get(timeout=0.5)
+            )
             stop = False
             barriers: list[_Barrier] = []
-            while True:
+            while not isinstance(item, _Empty):
                 if item is None:
                     stop = True
                 elif isinstance(item, _Barrier):
                     barriers.append(item)
                 else:
                     self._pending.append(item)
-                if barriers or stop:
-                    # Drain what is already queued, without waiting for more.
-                    try:
-                        item = self._queue.get_nowait()
-                        continue
-                    except queue.Empty:
-                        break
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    break
-            self._write_pending(retry_until=time.monotonic() + self.flush_timeout if barriers else None)
-            for barrier in barriers:
-                barrier.error = self._error or self._dropped
-                barrier.done.set()
+                item = self._get(timeout=None)
             if barriers:
-                self._dropped = None
+                retry_until = time.monotonic() + self.flush_timeout
+            self._write_pending(retry_until)
+            if not self._pending:
+                retry_until = None
+            for barrier in barriers:
+                barrier.error = self._error
+                barrier.done.set()
             if stop:
                 return
+
+    def _get(self, timeout: float | None) -> Event | _Barrier | _Empty | None:
+        try:
+            return self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait()
+        except queue.Empty:
+            return _EMPTY
 
     def _write_pending(self, retry_until: float | None) -> None:
         # One event, one transaction: on a failure, what was written is off the list and is never
         # written twice by the retry.
         self._pending = merge_metric_batches(self._pending)
         delay = 0.05
-        transient: BaseException | None = None
         while self._pending:
             try:
                 self.store.apply(self._pending[:1])
-            except SweepTrackError as exc:
+            except Exception as exc:
                 if not _is_transient(exc):
-                    # Bad data (an unknown run, a bad value): drop it so later events still land.
-                    self._pending.pop(0)
-                    self._dropped = exc
-                    print(f"sweeptrack: {exc}", file=sys.stderr)
+                    self._isolate(exc)
                     continue
-                transient = exc
-            except Exception as exc:  # a driver error the store did not translate
-                transient = exc
+                self._error = exc  # at once: a flush that gives up says why
+                if retry_until is None or time.monotonic() > retry_until:
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
             else:
                 self._pending.pop(0)
-                continue
-            if retry_until is None or time.monotonic() > retry_until:
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-        self._error = transient if self._pending else None
+        self._error = None
+
+    def _isolate(self, exc: BaseException) -> None:
+        """The first pending event holds a value the store refuses: split a metric batch in halves
+        (each written, or split again, in turn), or drop a single point or event with a warning."""
+        event = self._pending[0]
+        # Only a refused value is worth bisecting for; an unknown run refuses every point alike.
+        if isinstance(exc, InvalidValueError) and isinstance(event, MetricsLogged) and len(event.points) > 1:
+            half = len(event.points) // 2
+            self._pending[0:1] = [
+                MetricsLogged(run_id=event.run_id, points=event.points[:half]),
+                MetricsLogged(run_id=event.run_id, points=event.points[half:]),
+            ]
+            return
+        self._pending.pop(0)
+        log.warning("sweeptrack: dropped %s: %s", describe_event(event), exc)
 
 
-def _is_transient(exc: SweepTrackError) -> bool:
-    return type(exc) is StoreError
+def describe_event(event: Event) -> str:
+    """A short name for what ``event`` logs, for a message (the keys it carries and its run).
+
+    Example:
+        >>> describe_event(MetricsLogged(run_id="abc", points=[("loss", 1.0, 3, 0)]))
+        "metric 'loss' at step 3 of run abc"
+    """
+    run = f"of run {event.run_id}"
+    if isinstance(event, MetricsLogged):
+        if len(event.points) == 1:
+            key, _, step, _ = event.points[0]
+            return f"metric {key!r} at step {step} {run}"
+        names = sorted({str(point[0]) for point in event.points})
+        return f"{len(event.points)} points of metrics {', '.join(map(repr, names))} {run}"
+    if isinstance(event, ParamsLogged | TagsSet):
+        kind = "param" if isinstance(event, ParamsLogged) else "tag"
+        keys = list(event.params if isinstance(event, ParamsLogged) else event.tags)
+        plural = "s" if len(keys) > 1 else ""
+        return f"{kind}{plural} {', '.join(repr(str(k)) for k in keys)} {run}"
+    if isinstance(event, ArtifactLogged):
+        return f"artifact {event.artifact.path!r} {run}"
+    return f"{type(event).__name__} event {run}"
+
+
+class _Empty:
+    """Nothing was queued."""
+
+
+_EMPTY = _Empty()
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A refused value (or an unknown run) fails the same way again: not worth retrying. A
+    connection-level failure is; so is an error nobody classified (a flush then says what it was)."""
+    if isinstance(exc, SweepTrackError):
+        return type(exc) is StoreError
+    return not isinstance(exc, ValueError | TypeError | OverflowError)

@@ -14,19 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sweeptrack.core.model import Goal, Run
+from sweeptrack.core.objective import rank_key
 from sweeptrack.reports.report.curves import SYSTEM_PREFIX
 from sweeptrack.reports.report.model import HistoryPoint, Objective, Row
 from sweeptrack.reports.runs import duration_s
-from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
+from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.query import Entity, Field, Summary
 from sweeptrack.tracking.store import Store
 
 __all__ = ["Ranking", "Target", "best_first", "history", "rank_runs", "rows"]
 
 
-def best_first(value: float | None, *, maximize: bool) -> float:
-    """A sort key: the best value first, no value last."""
-    return math.inf if value is None else (-value if maximize else value)
+def best_first(value: float | None, *, maximize: bool) -> tuple[int, float]:
+    """A sort key: the best finite value first; infinities, NaN and no value last."""
+    return rank_key(value, Goal.MAXIMIZE if maximize else Goal.MINIMIZE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,8 +91,9 @@ def rank_runs(store: Store, target: Target | None, *, experiment: str | None, sw
         experiment=experiment, sweep=sweep, filter=f"NOT ({rankable})", order_by=by_start
     )
     values = {run.id: target.values(run) for run in [*ranked, *others]}
-    if any(OBJECTIVE_TAG in run.tags for run in ranked):  # by the returned value
-        ranked.sort(key=lambda run: best_first(values[run.id][0], maximize=target.maximize))
+    # By the trial's objective value (a returned one wins), infinities last; stable, so ties keep
+    # the store's order.
+    ranked.sort(key=lambda run: best_first(values[run.id][0], maximize=target.maximize))
     unranked = [run for run in ranked if values[run.id][0] is None]  # returned NaN: not ranked
     ranked = [run for run in ranked if values[run.id][0] is not None]
     return Ranking(ranked=ranked, others=_by_trial([*unranked, *others]), values=values)

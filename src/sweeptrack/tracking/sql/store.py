@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sweeptrack.core.errors import RunNotFoundError, SchemaError, StoreError
 from sweeptrack.core.events import Event, PointTuple
@@ -26,7 +25,7 @@ from sweeptrack.core.model import (
     SweepState,
     encode_param,
 )
-from sweeptrack.tracking.sql import ingest, migrate, reads, sweeps
+from sweeptrack.tracking.sql import errors, ingest, migrate, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, read_only_reason, sqlite_path
 from sweeptrack.tracking.store import Store
@@ -123,12 +122,11 @@ class SqlStore(Store):
     def _translate_errors(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreError(f"cannot use database {self.display_url}: {reason}") from exc
-        except DBAPIError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise StoreError(f"database error on {self.display_url}: {reason}") from exc
+        except Exception as exc:
+            error = errors.translate_error(exc, self.display_url)
+            if error is None:
+                raise
+            raise error from exc
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
