@@ -25,9 +25,11 @@ def describe(p: SweepProgress, metric: str) -> str:
     total = "" if p.budget is None else f"/{p.budget}"
     done = p.finished + p.pruned + p.failed + p.killed
     best = "-" if p.best_value is None else f"{p.best_value:.6g} (trial {p.best_trial})"
+    interrupted = f", {p.interrupted} interrupted" if p.interrupted else ""
     return (
         f"{p.name}: {done}{total} done, {p.running} running, {p.finished} finished, {p.pruned} pruned, "
-        f"{p.failed} failed | best {metric} {best} | elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
+        f"{p.failed} failed{interrupted} | best {metric} {best} "
+        f"| elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
     )
 
 

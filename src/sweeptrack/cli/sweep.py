@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.reports.formats import Format
 
 if TYPE_CHECKING:
@@ -52,9 +53,11 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
     with ProgressDisplay(metric) as display:
         controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
         result = controller.run()
+    interrupted = f", {result.interrupted} interrupted" if result.interrupted else ""
     click.echo(
         f"sweep {result.name} ({result.sweep_id[:8]}) {result.state.value}: {result.trials} trials, "
-        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed, {result.elapsed:.1f} s"
+        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed{interrupted}, "
+        f"{result.elapsed:.1f} s"
     )
     spec = controller.spec
     if result.finished:
@@ -68,6 +71,11 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
         )
         emit(board.report(), Format.TABLE)
     click.echo(f"report: {report_command(cli.db, result.name)}")
+    if result.state is SweepState.STOPPED and not result.cap_reached:
+        # The last line: what to type to go on (the --trials cap is kept with the sweep).
+        click.echo(resume_command(cli.db, _sweep_ref(cli, result.sweep_id, result.name)))
+    if result.stop_signal is not None:
+        raise click.exceptions.Exit(128 + result.stop_signal)  # 130 for Ctrl-C, 143 for SIGTERM
     if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
         raise click.exceptions.Exit(1)
 
@@ -75,7 +83,12 @@ def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> No
 @sweep.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
-@click.option("--trials", "-n", type=int, help="At most this many trials (with run_cap, the smaller).")
+@click.option(
+    "--trials",
+    "-n",
+    type=int,
+    help="At most this many trials (with run_cap, the smaller); kept for `sweep resume`.",
+)
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Overrides the spec's executor.")
 @click.option(
     "--address",
@@ -98,6 +111,24 @@ def run(
     spec = _with_executor(load_spec_file(file), executor, address)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec.metric.name)
+
+
+def resume_command(db: str, ref: str) -> str:
+    """The command that resumes a sweep, quoted for a POSIX shell (``--db`` unless the default)."""
+    import shlex
+
+    from sweeptrack.cli.main import DEFAULT_DB
+
+    database = [] if db == DEFAULT_DB else ["--db", db]
+    return shlex.join(["sweeptrack", *database, "sweep", "resume", ref])
+
+
+def _sweep_ref(cli: CliContext, sweep_id: str, name: str) -> str:
+    """The sweep's name when it names this sweep (the newest of that name), else its id."""
+    try:
+        return name if cli.store.get_sweep(name).id == sweep_id else sweep_id
+    except SweepTrackError:
+        return sweep_id
 
 
 def report_command(db: str, name: str) -> str:
@@ -131,6 +162,12 @@ def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -
 @sweep.command()
 @click.argument("ref", metavar="SWEEP")
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
+@click.option(
+    "--trials",
+    "-n",
+    type=int,
+    help="At most this many trials in all (replaces the cap the sweep was run with; default: keep it).",
+)
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
 @click.option(
     "--address",
@@ -138,9 +175,17 @@ def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -
 )
 @pass_cli
 def resume(
-    cli: CliContext, ref: str, parallel: int | None, artifacts: str | None, address: str | None
+    cli: CliContext,
+    ref: str,
+    parallel: int | None,
+    trials: int | None,
+    artifacts: str | None,
+    address: str | None,
 ) -> None:
-    """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off."""
+    """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off.
+
+    Trials interrupted by Ctrl-C, SIGTERM or a killed controller run again with their configs;
+    the next trials get the configs the sweep would have sampled without the interruption."""
     from sweeptrack.controller.session import resume_spec
     from sweeptrack.spec.model import ExecutorType
 
@@ -148,7 +193,8 @@ def resume(
     if address is not None and spec.executor.type is ExecutorType.RAY:
         spec = _with_executor(spec, None, address)
     sweep_id = cli.store.get_sweep(ref).id
-    args = {"spec": spec, "db": cli.db, "parallel": parallel, "resume": sweep_id, "artifacts": artifacts}
+    args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": sweep_id}
+    args["artifacts"] = artifacts
     _run(cli, args, spec.metric.name)
 
 

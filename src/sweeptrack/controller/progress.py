@@ -24,6 +24,7 @@ class SweepProgress:
     pruned: int
     failed: int
     killed: int
+    interrupted: int = 0  # stopped by Ctrl-C, SIGTERM or the sweep's timeout; run again on resume
     best_value: float | None
     best_trial: int | None
     elapsed: float
@@ -47,3 +48,6 @@ class SweepResult:
     best_value: float | None
     best_params: Mapping[str, Any] = field(default_factory=dict)
     elapsed: float = 0.0
+    interrupted: int = 0  # trials stopped by Ctrl-C, SIGTERM or the sweep's timeout: they run again on resume
+    stop_signal: int | None = None  # SIGINT or SIGTERM when a signal stopped the sweep
+    cap_reached: bool = False  # stopped because the --trials cap was reached (resume needs a larger one)

@@ -73,7 +73,11 @@ def open_sweep(
     cwd: Path | None = None,
 ) -> Controller:
     """A controller ready to run: a new sweep, or (``resume``) the newest sweep of this spec, or
-    the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like."""
+    the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like.
+
+    ``trials`` caps the sweep's trial numbers and is kept with the sweep: a resume without
+    ``trials`` keeps the cap it was started (or last resumed) with; one with ``trials`` replaces it.
+    """
     from sweeptrack.spec.runnable import check_runnable
 
     cwd = (cwd or Path.cwd()).resolve()
@@ -81,7 +85,6 @@ def open_sweep(
     check_runnable(spec, cwd)
     store = SqlStore(db)
     search = Search(spec)
-    budget = _budget(spec, search, trials)
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     executor = _executor(spec, log_dir)
 
@@ -91,7 +94,9 @@ def open_sweep(
 
     try:
         executor.check(spec.resources)  # a request nothing can place fails before anything is written
-        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd)
+        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, trials)
+        trials = store.get_sweep(sweep_id).trial_cap
+        search.use_seed(_sweep_seed(sweep_id))
     except BaseException:
         executor.shutdown()
         release()
@@ -106,7 +111,7 @@ def open_sweep(
         name=name,
         cwd=cwd,
         artifacts=root,
-        budget=budget,
+        budget=_budget(spec, search, trials),
         spec_budget=_budget(spec, search, None),
         ledger=ledger,
         on_progress=on_progress,
@@ -116,15 +121,25 @@ def open_sweep(
 
 
 def _start_or_resume(
-    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path
+    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path, trials: int | None
 ) -> tuple[str, str, Ledger | None]:
-    """The sweep's id, name and (on resume) ledger; a new sweep is written to the database."""
+    """The sweep's id, name and (on resume) ledger; a new sweep is written to the database, with
+    its ``trials`` cap; a resume records a new cap when ``trials`` is given."""
     if resume:
         sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
         if sweep.state is SweepState.FINISHED:
             raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
+        ledger = restore_ledger(store, sweep.id, spec, search)
+        cap = sweep.trial_cap if trials is None else trials
+        if cap is not None and ledger.next_number >= cap and not ledger.pending:
+            raise SweepError(
+                f"sweep {sweep.name} ({sweep.id[:8]}) has run {ledger.next_number} trials and its cap is "
+                f"--trials {cap}; resume with a larger --trials to run more"
+            )
+        if trials is not None:
+            store.set_sweep_trial_cap(sweep.id, trials)
         store.set_sweep_state(sweep.id, SweepState.RUNNING)
-        return sweep.id, sweep.name, restore_ledger(store, sweep.id, spec, search)
+        return sweep.id, sweep.name, ledger
     sweep_id, name = uuid.uuid4().hex, _sweep_name(spec)
     store.create_sweep(
         sweep_id=sweep_id,
@@ -134,6 +149,8 @@ def _start_or_resume(
         environment=_environment(cwd),
         source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
     )
+    if trials is not None:
+        store.set_sweep_trial_cap(sweep_id, trials)
     return sweep_id, name, None
 
 
@@ -164,6 +181,11 @@ def _load(spec: str | Path | SweepSpec) -> SweepSpec:
     from sweeptrack.spec.load import load_spec
 
     return load_spec(spec)
+
+
+def _sweep_seed(sweep_id: str) -> int:
+    """The seed of a sweep whose spec has none: from its stored id, so a resume draws on."""
+    return int(sweep_id[:15], 16)
 
 
 def _budget(spec: SweepSpec, search: Search, trials: int | None) -> int | None:
