@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeptrack.controller import run_sweep
+from sweeptrack.controller import SweepProgress, run_sweep
 from sweeptrack.core.model import Run, RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
@@ -281,3 +281,55 @@ def test_a_sweep_without_a_seed_resumes_its_own_sequence(
     search.use_seed(int(first.sweep_id[:15], 16))
     assert xs(first.sweep_id) == [search.ask(n).params["x"] for n in range(6)]
     assert len(set(xs(first.sweep_id))) == 6 and xs(other.sweep_id) != xs(first.sweep_id)
+
+
+METHODS = """
+name: {method}
+method: {method}
+seed: 4
+run_cap: 8
+parallel: 2
+metric: {{name: loss}}
+entrypoint: trialfns:slow
+parameters:
+  x: {x}
+  opt: {{values: [adam, sgd, lion]}}
+  epochs: {{value: 3}}
+  delay: {{value: 0.05}}
+"""
+
+
+@pytest.mark.parametrize("method", ["tpe", "qmc", "nsga2", "grid"])
+def test_a_library_sweep_interrupted_by_sigint_resumes_each_method_exactly(
+    write_spec: SpecWriter, workdir: Path, method: str
+) -> None:
+    """st.run_sweep in a notebook: Ctrl-C (a real SIGINT to this process) returns a STOPPED result;
+    resuming samples what the uninterrupted sweep samples (tpe and nsga2 within their start-up
+    trials, the qmc sequence, the grid order), with two trials at once."""
+    x = "{values: [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4]}" if method == "grid" else "{min: 0.0, max: 6.0}"
+    text = METHODS.format(method=method, x=x)
+    if method == "grid":
+        text = text.replace("values: [adam, sgd, lion]", "value: adam")
+    spec = write_spec(f"{method}.yaml", text)
+    whole_db, db = f"sqlite:///{workdir}/whole.db", f"sqlite:///{workdir}/cut.db"
+    run_sweep(spec, whole_db)
+
+    def interrupt(progress: SweepProgress) -> None:
+        if progress.finished >= 3 and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sent: list[bool] = []
+    cut = run_sweep(spec, db, on_progress=interrupt)
+    assert (cut.state, cut.stop_signal) == (SweepState.STOPPED, signal.SIGINT) and cut.trials < 8
+    resumed = run_sweep(spec, db, resume=True)
+    assert resumed.state is SweepState.FINISHED
+
+    def configs(url: str) -> list[tuple[object, object]]:
+        store = SqlStore(url)
+        sweep = store.get_sweep(method).id
+        runs = [r for r in store.search_runs(sweep=sweep) if r.status is RunStatus.FINISHED]
+        return [(r.params["x"], r.params["opt"]) for r in sorted(runs, key=lambda r: r.trial_number or 0)]
+
+    assert configs(db) == configs(whole_db)
+    assert len(set(configs(db))) == 8

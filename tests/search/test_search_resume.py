@@ -37,8 +37,8 @@ def _uninterrupted(search: Search, count: int) -> list[dict[str, Any]]:
 def _resumed(spec: SweepSpec, before: list[dict[str, Any]], count: int, **kw: Any) -> list[dict[str, Any]]:
     """A fresh search restored from ``before`` (the configs of trials 0..k-1), asked for the rest."""
     search = Search(spec, **kw)
-    past = [
-        PastTrial(params=p, outcome=Outcome.COMPLETE, values=[_value(p)], number=n)
+    past = [  # params by name, as the database returns them
+        PastTrial(params=dict(sorted(p.items())), outcome=Outcome.COMPLETE, values=[_value(p)], number=n)
         for n, p in enumerate(before)
     ]
     search.restore(past)

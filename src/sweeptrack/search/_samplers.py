@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import random
 import warnings
@@ -126,13 +127,14 @@ def reseed(sampler: BaseSampler, seed: int, number: int) -> None:
     """
     states: list[Any] = []
     _collect(sampler, states, set())
-    entropy = [seed % 2**64, number]
-    words = np.random.SeedSequence(entropy).generate_state(max(len(states), 1))
-    for state, word in zip(states, words, strict=False):
+    # A hash, not numpy's SeedSequence: four times cheaper, and this runs before every ask.
+    digest = hashlib.shake_128(f"{seed}:{number}".encode()).digest(4 * len(states))
+    for index, state in enumerate(states):
+        word = int.from_bytes(digest[4 * index : 4 * index + 4], "little")
         if isinstance(state, LazyRandomState):
-            state.rng.seed(int(word))
+            state.rng.seed(word)
         else:
-            state.seed(int(word))
+            state.seed(word)
     if isinstance(sampler, NumberedQMCSampler):
         sampler.index = number
         sampler._seed = seed % 2**32  # the scramble: the sweep's, whatever the sampler was built with

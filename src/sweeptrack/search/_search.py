@@ -289,7 +289,9 @@ class Search:
             state=state,
             values=values,
             params=internal,
-            distributions={k: self._codec.distributions[k] for k in internal},
+            # In the space's order, as an asked trial has them (the database returns params by
+            # name): QMC takes its dimensions in this order.
+            distributions={k: d for k, d in self._codec.distributions.items() if k in internal},
             intermediate_values=intermediate,
         )
 
