@@ -350,10 +350,10 @@ class Controller:
             self._pending_events.append(taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
+        if trial.interrupted and status in (RunStatus.FINISHED, RunStatus.PRUNED):
+            trial.stop_reason = None  # it ended (or was pruned) before the stop reached it: a result
         error = finished.error or trial.stop_reason
-        if trial.interrupted and status is RunStatus.FINISHED:
-            trial.stop_reason = None  # it ended on its own before the stop reached it: a result
-        elif trial.interrupted:  # the mark resume goes by wins over what the executor saw
+        if trial.interrupted:  # the mark resume goes by wins over what the executor saw
             status, error = RunStatus.KILLED, trial.stop_reason
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
         if status is RunStatus.FINISHED and values is None:
