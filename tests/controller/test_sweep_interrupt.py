@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sweeptrack.controller import SweepProgress, run_sweep
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.model import Run, RunStatus, SweepState
 from sweeptrack.tracking.sql.store import SqlStore
 
@@ -333,3 +334,44 @@ def test_a_library_sweep_interrupted_by_sigint_resumes_each_method_exactly(
 
     assert configs(db) == configs(whole_db)
     assert len(set(configs(db))) == 8
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_run_sweep_keeps_its_trials_cap_across_an_interrupt(
+    write_spec: SpecWriter, workdir: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """st.run_sweep(trials=4), Ctrl-C, st.run_sweep(resume=True): the cap of 4 holds; a larger
+    cap given to a resume replaces it; the configs are the uninterrupted sweep's."""
+    text = SPEC.format(name="lib").replace("value: 8", "value: 2").replace("value: 0.12", "value: 0.05")
+    spec = write_spec("lib.yaml", text)
+    whole_db = f"sqlite:///{workdir}/whole.db"
+    run_sweep(spec, whole_db)
+    db = f"sqlite:///{workdir}/cut.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+
+    def interrupt(progress: SweepProgress) -> None:
+        if progress.finished >= 2 and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    sent: list[bool] = []
+    cut = run_sweep(spec, db, trials=4, on_progress=interrupt)
+    assert (cut.state, cut.stop_signal, cut.cap_reached) == (SweepState.STOPPED, signal.SIGINT, False)
+    again = run_sweep(spec, db, resume=True)
+    assert (again.state, again.trials, again.cap_reached, again.stop_signal) == (
+        SweepState.STOPPED,
+        4,
+        True,
+        None,
+    )
+    with pytest.raises(
+        SweepTrackError, match=r"^sweep lib \(\w{8}\) has run 4 trials and its cap is --trials 4;"
+    ):
+        run_sweep(spec, db, resume=True)
+    last = run_sweep(spec, db, resume=True, trials=6)
+    assert (last.state, last.trials) == (SweepState.FINISHED, 6)
+    store, whole = SqlStore(db), SqlStore(whole_db)
+    try:
+        assert _xs(store, "lib") == _xs(whole, "lib")
+    finally:
+        store.close()
+        whole.close()
