@@ -8,6 +8,7 @@ import os
 import shlex
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,26 @@ def test_run_sweep_keeps_its_trials_cap_across_an_interrupt(
     finally:
         store.close()
         whole.close()
+
+
+def test_a_second_ctrl_c_ends_the_sweep_at_once(write_spec: SpecWriter, workdir: Path, db: str) -> None:
+    """Ctrl-C twice: the running trials are not waited for; they are still recorded interrupted and
+    run again on resume."""
+    text = SPEC.format(name="twice").replace("value: 8", "value: 2").replace("value: 0.12", "value: 1.0")
+    spec = write_spec("s.yaml", text)
+
+    def interrupt(progress: SweepProgress) -> None:
+        if progress.finished >= 1 and progress.running and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # the loop takes it at its next turn
+            os.kill(os.getpid(), signal.SIGINT)  # this one interrupts right here
+
+    sent: list[bool] = []
+    started = time.monotonic()
+    cut = run_sweep(spec, db, on_progress=interrupt)
+    assert time.monotonic() - started < 30
+    assert (cut.state, cut.stop_signal, cut.interrupted) == (SweepState.STOPPED, signal.SIGINT, 1)
+    store = SqlStore(db)
+    (killed,) = [r for r in store.search_runs() if r.status is not RunStatus.FINISHED]
+    assert killed.status is RunStatus.KILLED and (killed.error or "").startswith("interrupted: Ctrl-C")
+    assert store.get_sweep("twice").state is SweepState.STOPPED
