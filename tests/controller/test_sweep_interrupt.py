@@ -208,6 +208,13 @@ def test_the_trials_cap_is_kept_by_resume(
         f"error: sweep capped ({sweep_id[:8]}) has run 3 trials and its cap is --trials 3; "
         "resume with a larger --trials to run more\n"
     )
+    code, out, err = _finish(sweeptrack_cli("sweep", "resume", "capped", "--trials", "2", cwd=workdir))
+    assert (code, out) == (2, [])
+    assert err == (
+        f"error: sweep capped ({sweep_id[:8]}) has run 3 trials and its cap is --trials 2; "
+        "resume with a larger --trials to run more\n"
+    )
+    assert store.get_sweep("capped").trial_cap == 3  # nothing written
     code, _, err = _finish(sweeptrack_cli("sweep", "resume", "capped", "--trials", "5", cwd=workdir))
     assert code == 0, err
     assert _xs(store, "capped") == uninterrupted[:5]

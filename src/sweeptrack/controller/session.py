@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,7 +132,11 @@ def _start_or_resume(
             raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
         ledger = restore_ledger(store, sweep.id, spec, search)
         cap = sweep.trial_cap if trials is None else trials
-        if cap is not None and ledger.next_number >= cap and not ledger.pending:
+        if cap is not None:  # numbers at or above a lowered cap wait for a larger one
+            ledger.pending = deque(p for p in ledger.pending if p.number < cap)
+        spec_budget = _budget(spec, search, None)
+        binding = cap is not None and (spec_budget is None or cap < spec_budget)
+        if binding and cap is not None and ledger.next_number >= cap and not ledger.pending:
             raise SweepError(
                 f"sweep {sweep.name} ({sweep.id[:8]}) has run {ledger.next_number} trials and its cap is "
                 f"--trials {cap}; resume with a larger --trials to run more"
