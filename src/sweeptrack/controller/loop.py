@@ -120,8 +120,9 @@ class Controller:
     @contextlib.contextmanager
     def _signals_handled(self) -> Iterator[None]:
         """SIGINT and SIGTERM set a flag the loop acts on at its next turn, so no write is cut
-        short; a second signal raises KeyboardInterrupt at once. Handlers someone else installed
-        (and any thread but the main one) are left alone."""
+        short; a second signal raises KeyboardInterrupt at once. The handlers they had come back
+        afterwards. A signal that is ignored stays ignored, and other threads than the main one
+        cannot take signals (there Ctrl-C is the caller's)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -131,9 +132,10 @@ class Controller:
                 raise KeyboardInterrupt
             self._signal = signum
 
-        ours = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-        previous = {signum: signal.getsignal(signum) for signum in ours}
-        taken = [signum for signum, default in ours.items() if previous[signum] is default]
+        # Taken over even from a handler someone installed: ray.init sets one that exits at
+        # SIGTERM, which would leave the sweep FAILED with its trials running.
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        taken = [signum for signum, handler in previous.items() if handler is not signal.SIG_IGN]
         for signum in taken:
             signal.signal(signum, on_signal)
         try:
