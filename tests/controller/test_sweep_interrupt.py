@@ -406,3 +406,16 @@ def test_a_second_ctrl_c_ends_the_sweep_at_once(write_spec: SpecWriter, workdir:
     (killed,) = [r for r in store.search_runs() if r.status is not RunStatus.FINISHED]
     assert killed.status is RunStatus.KILLED and (killed.error or "").startswith("interrupted: Ctrl-C")
     assert store.get_sweep("twice").state is SweepState.STOPPED
+
+
+def test_a_trial_stopped_by_ctrl_c_in_an_earlier_version_runs_again(write_spec: SpecWriter, db: str) -> None:
+    """Databases written before this change say "sweep interrupted (Ctrl-C)": still an interruption."""
+    spec = write_spec("s.yaml", SPEC.format(name="old").replace("value: 8", "value: 1"))
+    first = run_sweep(spec, db, trials=2)
+    store = SqlStore(db)
+    (last,) = [r for r in store.search_runs(sweep=first.sweep_id) if r.trial_number == 1]
+    store.end_run(last.id, RunStatus.KILLED, last.end_time or 0, "sweep interrupted (Ctrl-C)")
+    again = run_sweep(spec, db, resume=True)
+    assert (again.trials, again.finished, again.interrupted) == (2, 2, 0)
+    (rerun,) = [r for r in store.search_runs(sweep=first.sweep_id) if r.tags.get("sweeptrack.attempt") == "2"]
+    assert (rerun.trial_number, rerun.params, rerun.status) == (1, last.params, RunStatus.FINISHED)

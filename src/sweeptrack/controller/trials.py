@@ -17,6 +17,7 @@ __all__ = ["Best", "Counts", "Ledger", "Pending", "Running", "interrupted", "is_
 # (Ctrl-C, SIGTERM, the sweep's timeout, a controller killed while it ran): such a run is not a
 # result, and resume runs its config again as the next attempt of its number.
 _INTERRUPTED = "interrupted: "
+_LEGACY_CTRL_C = "sweep interrupted (Ctrl-C)"  # what earlier versions wrote at Ctrl-C
 
 
 def interrupted(cause: str) -> str:
@@ -26,7 +27,7 @@ def interrupted(cause: str) -> str:
 
 def is_interrupted(error: str | None) -> bool:
     """Whether a KILLED run's error says it was interrupted (not a failure of its own)."""
-    return error is not None and error.startswith(_INTERRUPTED)
+    return error is not None and (error.startswith(_INTERRUPTED) or error == _LEGACY_CTRL_C)
 
 
 @dataclass(slots=True, kw_only=True)
