@@ -9,20 +9,19 @@ counts trial numbers, so parallel workers, retries and resume never exceed it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
 import signal
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sweeptrack.controller.progress import SweepProgress, SweepResult
+from sweeptrack.controller.signals import signal_cause, signals_as_stop
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running, interrupted
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import (
@@ -114,35 +113,11 @@ class Controller:
         (they run again on resume), the sweep ends STOPPED and the result's ``stop_signal`` names
         the signal. Called from the main thread, the loop handles both signals itself while it
         runs (a second one hurries the stop) and puts the previous handlers back afterwards."""
-        with self._signals_handled():
+        with signals_as_stop(self._note_signal):
             return self._run()
 
-    @contextlib.contextmanager
-    def _signals_handled(self) -> Iterator[None]:
-        """SIGINT and SIGTERM set a flag the loop acts on at its next turn, so no write is cut
-        short; a second signal raises KeyboardInterrupt at once. The handlers they had come back
-        afterwards. A signal that is ignored stays ignored, and other threads than the main one
-        cannot take signals (there Ctrl-C is the caller's)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def on_signal(signum: int, _frame: object) -> None:
-            if self._signal is not None:
-                raise KeyboardInterrupt
-            self._signal = signum
-
-        # Taken over even from a handler someone installed: ray.init sets one that exits at
-        # SIGTERM, which would leave the sweep FAILED with its trials running.
-        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-        taken = [signum for signum, handler in previous.items() if handler is not signal.SIG_IGN]
-        for signum in taken:
-            signal.signal(signum, on_signal)
-        try:
-            yield
-        finally:
-            for signum in taken:
-                signal.signal(signum, previous[signum])
+    def _note_signal(self, signum: int) -> None:
+        self._signal = signum  # acted on by _check_signal, between writes
 
     def _run(self) -> SweepResult:
         try:
@@ -162,7 +137,7 @@ class Controller:
             self._signal = self._signal or signal.SIGINT
             self._state = SweepState.STOPPED
             self._stop_new = True
-            self._cancel_all(RunStatus.KILLED, interrupted(_cause(self._signal)), wait=False)
+            self._cancel_all(RunStatus.KILLED, interrupted(signal_cause(self._signal)), wait=False)
         except BaseException:
             self._state = SweepState.FAILED
             raise
@@ -413,7 +388,7 @@ class Controller:
         self._signal_handled = True
         self._stop_new = True
         self._state = SweepState.STOPPED
-        self._cancel_all(RunStatus.KILLED, interrupted(_cause(self._signal)))
+        self._cancel_all(RunStatus.KILLED, interrupted(signal_cause(self._signal)))
 
     def _check_stop(self) -> None:
         now = time.monotonic()
@@ -525,10 +500,6 @@ def _attempt_tags(pending: Pending) -> dict[str, str]:
     if pending.previous_run is not None:
         tags["sweeptrack.previous_run"] = pending.previous_run
     return tags
-
-
-def _cause(signum: int | None) -> str:
-    return "Ctrl-C" if signum in (None, signal.SIGINT) else signal.Signals(signum).name
 
 
 def _tail(error: str | None) -> str | None:
