@@ -252,7 +252,7 @@ def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str
 
 def test_a_number_that_never_ran_runs_on_resume(write_spec: SpecWriter, db: str) -> None:
     """A controller killed while trials were staged on Ray nodes leaves numbers without a run below
-    its highest one: resume runs them with fresh configs, so the budget still holds exactly."""
+    its highest one: resume runs them (with their numbers' configs), so the budget still holds exactly."""
     spec = write_spec("rnd.yaml", RANDOM)
     first = run_sweep(spec, db, trials=4)
     store = SqlStore(db)
@@ -272,7 +272,7 @@ def test_a_number_that_never_ran_runs_on_resume(write_spec: SpecWriter, db: str)
             RunEnded(run_id="late", status=RunStatus.FINISHED, end_time=now + 1),
         ]
     )
-    second = run_sweep(spec, db, resume=True)
+    second = run_sweep(spec, db, resume=True, trials=6)  # the cap of 4 is kept unless replaced
     assert (second.state, second.finished) == (SweepState.FINISHED, 6)
     runs = store.search_runs(sweep=first.sweep_id)
     assert sorted(r.trial_number for r in runs) == list(range(6))
