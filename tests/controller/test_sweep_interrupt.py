@@ -419,3 +419,19 @@ def test_a_trial_stopped_by_ctrl_c_in_an_earlier_version_runs_again(write_spec: 
     assert (again.trials, again.finished, again.interrupted) == (2, 2, 0)
     (rerun,) = [r for r in store.search_runs(sweep=first.sweep_id) if r.tags.get("sweeptrack.attempt") == "2"]
     assert (rerun.trial_number, rerun.params, rerun.status) == (1, last.params, RunStatus.FINISHED)
+
+
+def test_a_signal_while_the_sweep_opens_stops_it_before_its_first_trial(
+    write_spec: SpecWriter, db: str
+) -> None:
+    """The CLI holds SIGINT and SIGTERM while it opens the sweep and hands one to the controller."""
+    from sweeptrack.controller import open_sweep
+
+    spec = write_spec("s.yaml", SPEC.format(name="early").replace("value: 8", "value: 1"))
+    controller = open_sweep(spec, db)
+    controller.interrupt(signal.SIGTERM)
+    result = controller.run()
+    assert (result.state, result.stop_signal, result.trials) == (SweepState.STOPPED, signal.SIGTERM, 0)
+    store = SqlStore(db)
+    assert store.get_sweep("early").state is SweepState.STOPPED and not store.search_runs()
+    assert run_sweep(spec, db, resume=True).finished == 6

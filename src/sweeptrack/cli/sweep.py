@@ -47,11 +47,15 @@ def validate(file: Path) -> None:
 def _run(cli: CliContext, controller_args: dict[str, object], metric: str) -> None:
     from sweeptrack.cli.progress import ProgressDisplay
     from sweeptrack.controller import open_sweep
+    from sweeptrack.controller.signals import signals_as_stop
     from sweeptrack.core.model import SweepState
     from sweeptrack.reports.leaderboard import leaderboard
 
-    with ProgressDisplay(metric) as display:
+    received: list[int] = []  # Ctrl-C or SIGTERM while the sweep opens: it stops at once
+    with ProgressDisplay(metric) as display, signals_as_stop(received.append):
         controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
+        for signum in received:
+            controller.interrupt(signum)
         result = controller.run()
     interrupted = f", {result.interrupted} interrupted" if result.interrupted else ""
     click.echo(

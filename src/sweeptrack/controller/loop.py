@@ -113,11 +113,13 @@ class Controller:
         (they run again on resume), the sweep ends STOPPED and the result's ``stop_signal`` names
         the signal. Called from the main thread, the loop handles both signals itself while it
         runs (a second one hurries the stop) and puts the previous handlers back afterwards."""
-        with signals_as_stop(self._note_signal):
+        with signals_as_stop(self.interrupt):
             return self._run()
 
-    def _note_signal(self, signum: int) -> None:
-        self._signal = signum  # acted on by _check_signal, between writes
+    def interrupt(self, signum: int) -> None:
+        """Stop as SIGINT or SIGTERM ``signum`` does, at the loop's next turn (also before
+        :meth:`run`, for a signal that arrived while the sweep was being opened)."""
+        self._signal = self._signal or signum  # acted on by _check_signal, between writes
 
     def _run(self) -> SweepResult:
         try:
