@@ -239,8 +239,10 @@ def test_run_sweep_is_public(write_spec: SpecWriter, db: str) -> None:
 def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str) -> None:
     spec = write_spec("rnd.yaml", RANDOM.replace("run_cap: 6", "run_cap: 4"))
     first = run_sweep(spec, db, trials=2)
-    assert (first.state, first.trials) == (SweepState.STOPPED, 2)
-    second = run_sweep(spec, db, resume=True)
+    assert (first.state, first.trials, first.cap_reached) == (SweepState.STOPPED, 2, True)
+    with pytest.raises(st.SweepTrackError, match=r"has run 2 trials and its cap is --trials 2; resume with"):
+        run_sweep(spec, db, resume=True)  # the cap is kept with the sweep
+    second = run_sweep(spec, db, resume=True, trials=4)
     assert (second.sweep_id, second.state, second.trials) == (first.sweep_id, SweepState.FINISHED, 4)
     runs = SqlStore(db).search_runs(sweep=first.sweep_id)
     assert sorted(r.trial_number for r in runs) == [0, 1, 2, 3]
@@ -250,7 +252,7 @@ def test_trials_limit_leaves_the_sweep_resumable(write_spec: SpecWriter, db: str
 
 def test_a_number_that_never_ran_runs_on_resume(write_spec: SpecWriter, db: str) -> None:
     """A controller killed while trials were staged on Ray nodes leaves numbers without a run below
-    its highest one: resume runs them with fresh configs, so the budget still holds exactly."""
+    its highest one: resume runs them (with their numbers' configs), so the budget still holds exactly."""
     spec = write_spec("rnd.yaml", RANDOM)
     first = run_sweep(spec, db, trials=4)
     store = SqlStore(db)
@@ -270,7 +272,7 @@ def test_a_number_that_never_ran_runs_on_resume(write_spec: SpecWriter, db: str)
             RunEnded(run_id="late", status=RunStatus.FINISHED, end_time=now + 1),
         ]
     )
-    second = run_sweep(spec, db, resume=True)
+    second = run_sweep(spec, db, resume=True, trials=6)  # the cap of 4 is kept unless replaced
     assert (second.state, second.finished) == (SweepState.FINISHED, 6)
     runs = store.search_runs(sweep=first.sweep_id)
     assert sorted(r.trial_number for r in runs) == list(range(6))

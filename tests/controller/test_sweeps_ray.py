@@ -127,3 +127,48 @@ def test_a_sigkilled_controller_of_staged_trials_resumes_every_number_once(
     assert sorted(r.trial_number for r in finals) == list(range(800))  # numbers staged and lost ran again
     assert all(before[r.id].metrics == r.metrics for r in finals if r.id in before)
     assert all(r.status is RunStatus.KILLED for r in runs if r.status is not RunStatus.FINISHED)
+
+
+def test_sigterm_stops_a_ray_sweep_and_resume_reruns_its_trials(
+    ray_cluster: object, write_spec: SpecWriter, workdir: Path, db: str
+) -> None:
+    """ray.init installs a SIGTERM handler that exits; the controller takes SIGTERM over while it
+    runs, so the sweep still stops cleanly (exit 143, trials interrupted, state recorded)."""
+    import signal
+
+    from sweeptrack.core.model import SweepState
+
+    from .conftest import wait_for
+
+    address = str(ray_cluster.address)  # type: ignore[attr-defined]
+    text = SLOW_ON_RAY.format(address=address).replace("raypoke", "rayterm").replace("value: 4", "value: 8")
+    spec = write_spec("term.yaml", text)
+    proc = sweeptrack_cli("sweep", "run", str(spec), cwd=workdir)
+    store = SqlStore(db, create=True)
+
+    def one_finished_and_running() -> bool:
+        if not (workdir / "sweeptrack.db").exists():
+            return False
+        runs = store.search_runs(experiment="default")
+        done = any(r.status is RunStatus.FINISHED for r in runs)
+        return done and any(r.status is RunStatus.RUNNING for r in runs)
+
+    wait_for(one_finished_and_running, timeout=120, what="a finished trial and a running one")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert out.splitlines()[-1] == "sweeptrack sweep resume rayterm"
+    assert store.get_sweep("rayterm").state is SweepState.STOPPED
+    runs = store.search_runs()
+    assert not [r for r in runs if r.status is RunStatus.RUNNING]
+    killed = [r for r in runs if r.status is RunStatus.KILLED]
+    assert killed and all((r.error or "").startswith("interrupted: SIGTERM") for r in killed)
+
+    resumed = sweeptrack_cli("sweep", "resume", "rayterm", cwd=workdir)
+    _, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    finals = [r for r in store.search_runs() if r.status is RunStatus.FINISHED]
+    assert sorted(r.trial_number for r in finals) == list(range(8))
+    for run in killed:
+        (again,) = [r for r in finals if r.trial_number == run.trial_number]
+        assert again.params == run.params and again.tags["sweeptrack.previous_run"] == run.id

@@ -27,9 +27,10 @@ def describe(p: SweepProgress, metric: str | None) -> str:
     done = p.finished + p.pruned + p.failed + p.killed
     best = "-" if p.best_value is None else f"{p.best_value:.6g} (trial {p.best_trial})"
     ranked = "" if metric is None else f" | best {metric} {best}"
+    interrupted = f", {p.interrupted} interrupted" if p.interrupted else ""
     return (
         f"{p.name}: {done}{total} done, {p.running} running, {p.finished} finished, {p.pruned} pruned, "
-        f"{p.failed} failed{ranked} | elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
+        f"{p.failed} failed{interrupted}{ranked} | elapsed {_clock(p.elapsed)} ETA {_clock(p.eta)}"
     )
 
 

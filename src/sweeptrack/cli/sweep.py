@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.reports.formats import Format
 
 if TYPE_CHECKING:
@@ -72,21 +73,31 @@ def _check_program(spec: SweepSpec, *, strict: bool) -> None:
 def _run(cli: CliContext, controller_args: dict[str, object], spec: SweepSpec) -> None:
     from sweeptrack.cli.progress import ProgressDisplay
     from sweeptrack.controller import open_sweep
+    from sweeptrack.controller.signals import signals_as_stop
     from sweeptrack.core.model import SweepState
 
     metric = spec.metrics[0].name if spec.metrics else None
-    with ProgressDisplay(metric) as display:
+    received: list[int] = []  # Ctrl-C or SIGTERM while the sweep opens: it stops at once
+    with ProgressDisplay(metric) as display, signals_as_stop(received.append):
         controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
         controller.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
+        for signum in received:
+            controller.interrupt(signum)
         result = controller.run()
     starved = f"; {result.pruner_starved}" if result.pruner_starved else ""
+    interrupted = f", {result.interrupted} interrupted" if result.interrupted else ""
     click.echo(
         f"sweep {result.name} ({result.sweep_id[:8]}) {result.state.value}: {result.trials} trials, "
-        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed, "
+        f"{result.finished} finished, {result.pruned} pruned, {result.failed} failed{interrupted}, "
         f"{result.elapsed:.1f} s{starved}"
     )
     _show_trials(cli, spec, result.sweep_id, result.finished)
     click.echo(f"report: {report_command(cli.db, result.name)}")
+    if result.state is SweepState.STOPPED and not result.cap_reached:
+        # The last line: what to type to go on (the --trials cap is kept with the sweep).
+        click.echo(resume_command(cli.db, _sweep_ref(cli, result.sweep_id, result.name)))
+    if result.stop_signal is not None:
+        raise click.exceptions.Exit(128 + result.stop_signal)  # 130 for Ctrl-C, 143 for SIGTERM
     if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
         raise click.exceptions.Exit(1)
 
@@ -114,7 +125,12 @@ def _show_trials(cli: CliContext, spec: SweepSpec, sweep_id: str, finished: int)
 @sweep.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
-@click.option("--trials", "-n", type=int, help="At most this many trials (with run_cap, the smaller).")
+@click.option(
+    "--trials",
+    "-n",
+    type=int,
+    help="At most this many trials (with run_cap, the smaller); kept for `sweep resume`.",
+)
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Overrides the spec's executor.")
 @click.option(
     "--address",
@@ -142,6 +158,24 @@ def run(
     require_command_or_entrypoint(spec, file)
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec)
+
+
+def resume_command(db: str, ref: str) -> str:
+    """The command that resumes a sweep, quoted for a POSIX shell (``--db`` unless the default)."""
+    import shlex
+
+    from sweeptrack.cli.main import DEFAULT_DB
+
+    database = [] if db == DEFAULT_DB else ["--db", db]
+    return shlex.join(["sweeptrack", *database, "sweep", "resume", ref])
+
+
+def _sweep_ref(cli: CliContext, sweep_id: str, name: str) -> str:
+    """The sweep's name when it names this sweep (the newest of that name), else its id."""
+    try:
+        return name if cli.store.get_sweep(name).id == sweep_id else sweep_id
+    except SweepTrackError:
+        return sweep_id
 
 
 def report_command(db: str, name: str) -> str:
@@ -179,6 +213,12 @@ def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -
 @sweep.command()
 @click.argument("ref", metavar="SWEEP")
 @click.option("--parallel", "-p", type=int, help="Trials at once (overrides the spec's parallel).")
+@click.option(
+    "--trials",
+    "-n",
+    type=int,
+    help="At most this many trials in all (replaces the cap the sweep was run with; default: keep it).",
+)
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
 @click.option(
     "--address",
@@ -186,9 +226,17 @@ def _with_executor(spec: SweepSpec, executor: str | None, address: str | None) -
 )
 @pass_cli
 def resume(
-    cli: CliContext, ref: str, parallel: int | None, artifacts: str | None, address: str | None
+    cli: CliContext,
+    ref: str,
+    parallel: int | None,
+    trials: int | None,
+    artifacts: str | None,
+    address: str | None,
 ) -> None:
-    """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off."""
+    """Continue a stopped or crashed sweep (by id, id prefix or name) where it left off.
+
+    Trials interrupted by Ctrl-C, SIGTERM or a killed controller run again with their configs;
+    the next trials get the configs the sweep would have sampled without the interruption."""
     from sweeptrack.controller.session import resume_spec
     from sweeptrack.spec.model import ExecutorType
 
@@ -196,7 +244,8 @@ def resume(
     if address is not None and spec.executor.type is ExecutorType.RAY:
         spec = _with_executor(spec, None, address)
     sweep_id = cli.store.get_sweep(ref).id
-    args = {"spec": spec, "db": cli.db, "parallel": parallel, "resume": sweep_id, "artifacts": artifacts}
+    args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": sweep_id}
+    args["artifacts"] = artifacts
     _run(cli, args, spec)
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import math
 import os
+import signal
 import sys
 import time
 import uuid
@@ -24,7 +25,8 @@ from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_
 from sweeptrack.controller.guard import EventGuard
 from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
-from sweeptrack.controller.trials import Counts, Ledger, Pending, Running
+from sweeptrack.controller.signals import signal_cause, signals_as_stop
+from sweeptrack.controller.trials import Counts, Ledger, Pending, Running, interrupted
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import (
     ArtifactLogged,
@@ -105,6 +107,9 @@ class Controller:
         self._exhausted = False
         self._target_met = False
         self._state = SweepState.FINISHED
+        self._cap_reached = False  # ended by --trials, not by the sweep's own budget
+        self._signal: int | None = None  # SIGINT or SIGTERM received, handled by the loop
+        self._signal_handled = False
         self._objective_names = frozenset(metric.name for metric in spec.metrics)
         self.metric_check = MetricCheck(spec)  # warns once when the first trial never logged it
         # Where a warning goes as it happens (the CLI prints it); the "sweeptrack" logger without.
@@ -114,9 +119,24 @@ class Controller:
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SweepResult:
         """Run until the budget is spent, the space is exhausted, the target is met, the timeout
-        passes or someone stops the sweep. Ctrl-C stops running trials and ends the sweep STOPPED."""
+        passes or someone stops the sweep.
+
+        Ctrl-C (SIGINT) and SIGTERM stop the sweep: running trials are ended KILLED "interrupted"
+        (they run again on resume), the sweep ends STOPPED and the result's ``stop_signal`` names
+        the signal. Called from the main thread, the loop handles both signals itself while it
+        runs (a second one hurries the stop) and puts the previous handlers back afterwards."""
+        with signals_as_stop(self.interrupt):
+            return self._run()
+
+    def interrupt(self, signum: int) -> None:
+        """Stop as SIGINT or SIGTERM ``signum`` does, at the loop's next turn (also before
+        :meth:`run`, for a signal that arrived while the sweep was being opened)."""
+        self._signal = self._signal or signum  # acted on by _check_signal, between writes
+
+    def _run(self) -> SweepResult:
         try:
             while True:
+                self._check_signal()
                 self._check_stop()
                 self._dispatch()
                 if self._ends_pending:  # no new run took them along: write them now
@@ -128,9 +148,11 @@ class Controller:
                 self._handle(self.executor.poll(0.05))
                 self._flush_events(force=False)
                 self._report_progress()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a second signal, or Ctrl-C where the loop could not take it
+            self._signal = self._signal or signal.SIGINT
             self._state = SweepState.STOPPED
-            self._cancel_all(RunStatus.KILLED, "sweep interrupted (Ctrl-C)")
+            self._stop_new = True
+            self._cancel_all(RunStatus.KILLED, interrupted(signal_cause(self._signal)), wait=False)
         except BaseException:
             self._state = SweepState.FAILED
             raise
@@ -150,6 +172,7 @@ class Controller:
             return
         if self.spec_budget is None or self.ledger.next_number < self.spec_budget:
             self._state = SweepState.STOPPED
+            self._cap_reached = True
 
     def _can_dispatch(self) -> bool:
         if self._stop_new:
@@ -172,23 +195,24 @@ class Controller:
                 return
             fresh = not self.ledger.pending
             if fresh:
-                number, attempt = self.ledger.next_number, 1
+                pending = Pending(number=self.ledger.next_number, attempt=1, params=None)
             else:
                 pending = self.ledger.pending.popleft()
                 if pending.params is not None:
                     self.search.enqueue(pending.params)
-                number, attempt = pending.number, pending.attempt
+            number = pending.number
             try:
-                asked = self.search.ask()
+                asked = self.search.ask(number)  # the number's own draws: see Search.ask
             except SearchExhausted:
                 self._exhausted = True
                 continue  # a number that never ran is dropped; retries still run
             if fresh:
                 self.ledger.next_number += 1
-            self._start(asked, number, attempt, staged)
+            self._start(asked, pending, staged)
 
-    def _start(self, asked: Asked, number: int, attempt: int, staged: bool) -> None:
+    def _start(self, asked: Asked, pending: Pending, staged: bool) -> None:
         run_id = uuid.uuid4().hex
+        number, attempt = pending.number, pending.attempt
         name = f"{self.name}-{number}" if attempt == 1 else f"{self.name}-{number}-attempt{attempt}"
         started = RunStarted(
             run_id=run_id,
@@ -197,7 +221,7 @@ class Controller:
             start_time=_now_ms(),
             sweep_id=self.sweep_id,
             trial_number=number,
-            tags={"sweeptrack.attempt": str(attempt)} if attempt > 1 else {},
+            tags=_attempt_tags(pending),
         )
         # Dispatched first, then written while it starts: the run and its params, with the ends of
         # the trials that just finished, in one transaction. Its events reach the store only
@@ -205,7 +229,13 @@ class Controller:
         # and a resumed sweep runs that number again. A staged trial is written when it starts.
         self.executor.submit(self._request(run_id, number, name, asked.params))
         trial = Running(
-            run_id=run_id, number=number, search_number=asked.number, attempt=attempt, params=asked.params
+            run_id=run_id,
+            number=number,
+            search_number=asked.number,
+            attempt=attempt,
+            params=asked.params,
+            previous_run=pending.previous_run,
+            retried=pending.retried,
         )
         self.ledger.running[run_id] = trial
         if staged:
@@ -284,8 +314,7 @@ class Controller:
         del self.ledger.running[trial.run_id]
         drop_args_dir(self.artifacts.root, trial.run_id)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
-        again = Pending(number=trial.number, attempt=trial.attempt, params=trial.params)
-        self.ledger.pending.appendleft(again)
+        self.ledger.pending.appendleft(trial.again())
 
     def _ingest(self, trial: Running, events: Sequence[Event]) -> None:
         objective = self.spec.metrics[0].name if self.spec.metrics else None
@@ -326,10 +355,14 @@ class Controller:
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
         drop_args_dir(self.artifacts.root, trial.run_id)
+        if trial.interrupted and status in (RunStatus.FINISHED, RunStatus.PRUNED):
+            trial.stop_reason = None  # it ended (or was pruned) before the stop reached it: a result
         error = finished.error or trial.stop_reason
         refused = self._guard.reason(trial.run_id)
         if refused is not None:
             status, error = RunStatus.FAILED, refused
+        elif trial.interrupted:  # the mark resume goes by wins over what the executor saw
+            status, error = RunStatus.KILLED, trial.stop_reason
         values = trial.objective(self.spec) if status is RunStatus.FINISHED else None
         self.metric_check.some_run = self.metric_check.some_run or trial.run_id
         if status is RunStatus.FINISHED:
@@ -344,6 +377,10 @@ class Controller:
         self._tell(trial, status, values)
 
     def _tell(self, trial: Running, status: RunStatus, values: list[float] | None) -> None:
+        if trial.interrupted:  # not a result: it runs again on resume
+            self.search.tell(trial.search_number, Outcome.FAILED, None)
+            self.ledger.counts.interrupted += 1
+            return
         if status is RunStatus.FINISHED and values is not None:
             self.search.tell(trial.search_number, Outcome.COMPLETE, values)
             if values:  # a sweep without a metric ranks nothing
@@ -352,10 +389,8 @@ class Controller:
             self.search.tell(trial.search_number, Outcome.PRUNED, None)
         else:
             self.search.tell(trial.search_number, Outcome.FAILED, None)
-            if status is RunStatus.FAILED and trial.attempt <= self.spec.retries and not self._stop_new:
-                self.ledger.pending.append(
-                    Pending(number=trial.number, attempt=trial.attempt + 1, params=trial.params)
-                )
+            if status is RunStatus.FAILED and trial.retried < self.spec.retries and not self._stop_new:
+                self.ledger.pending.append(trial.retry())
                 return
         self.ledger.counts.add(status)
 
@@ -406,13 +441,22 @@ class Controller:
         self._pending_events.append(ArtifactLogged(run_id=run_id, artifact=artifact))
 
     # -- stopping ---------------------------------------------------------------------------------
+    def _check_signal(self) -> None:
+        """Ctrl-C or SIGTERM arrived: end the running trials as interrupted and start none."""
+        if self._signal is None or self._signal_handled:
+            return
+        self._signal_handled = True
+        self._stop_new = True
+        self._state = SweepState.STOPPED
+        self._cancel_all(RunStatus.KILLED, interrupted(signal_cause(self._signal)))
+
     def _check_stop(self) -> None:
         now = time.monotonic()
         timeout = self.spec.timeout
         if timeout is not None and now - self._started > timeout and not self._stop_new:
             self._stop_new = True
             self._state = SweepState.STOPPED
-            self._cancel_all(RunStatus.KILLED, f"sweep timeout of {timeout:g} s reached")
+            self._cancel_all(RunStatus.KILLED, interrupted(f"sweep timeout of {timeout:g} s reached"))
         if now - self._last_stop_check < _STOP_CHECK_EVERY_S:
             return
         self._last_stop_check = now
@@ -420,19 +464,25 @@ class Controller:
             self._stop_new = True
             self._state = SweepState.STOPPED
 
-    def _cancel_all(self, status: RunStatus, reason: str) -> None:
+    def _cancel_all(self, status: RunStatus, reason: str, *, wait: bool = True) -> None:
+        """Stop every running trial (``wait``: until they ended, at most 30 s); what is left is
+        ended here. A staged trial withdrawn keeps its number for later."""
         for trial in list(self.ledger.running.values()):
             trial.stop_reason = reason
             self.executor.cancel(trial.run_id, status)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (30 if wait else 0)
         while self.ledger.running and time.monotonic() < deadline:
             self._handle(self.executor.poll(0.1))
+        self._flush_events(force=True)  # the runs of trials that started meanwhile exist first
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
             drop_args_dir(self.artifacts.root, trial.run_id)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
-                self.ledger.counts.add(status)
+                if trial.interrupted:
+                    self.ledger.counts.interrupted += 1
+                else:
+                    self.ledger.counts.add(status)
 
     # -- writes and progress ----------------------------------------------------------------------
     def _flush_events(self, *, force: bool) -> None:
@@ -460,6 +510,7 @@ class Controller:
                 pruned=counts.pruned,
                 failed=counts.failed,
                 killed=counts.killed,
+                interrupted=counts.interrupted,
                 best_value=self.ledger.best.value,
                 best_trial=self.ledger.best.number,
                 elapsed=elapsed,
@@ -485,6 +536,9 @@ class Controller:
             pruned=counts.pruned,
             failed=counts.failed,
             killed=counts.killed,
+            interrupted=counts.interrupted,
+            stop_signal=self._signal,
+            cap_reached=self._cap_reached,
             best_run_id=self.ledger.best.run_id,
             best_value=self.ledger.best.value,
             best_params=dict(self.ledger.best.params),
@@ -499,6 +553,16 @@ def _search_path(cwd: Path, base_dir: Path) -> tuple[str, ...]:
     if str(base_dir.resolve()) not in paths:
         paths.append(str(base_dir.resolve()))
     return tuple(paths)
+
+
+def _attempt_tags(pending: Pending) -> dict[str, str]:
+    """A later attempt of a number names its attempt and the run it follows (retried or interrupted)."""
+    if pending.attempt == 1:
+        return {}
+    tags = {"sweeptrack.attempt": str(pending.attempt)}
+    if pending.previous_run is not None:
+        tags["sweeptrack.previous_run"] = pending.previous_run
+    return tags
 
 
 def _tail(error: str | None) -> str | None:

@@ -24,6 +24,7 @@ class SweepProgress:
     pruned: int
     failed: int
     killed: int
+    interrupted: int = 0  # stopped by Ctrl-C, SIGTERM or the sweep's timeout; run again on resume
     best_value: float | None
     best_trial: int | None
     elapsed: float
@@ -49,3 +50,6 @@ class SweepResult:
     elapsed: float = 0.0
     warnings: tuple[str, ...] = ()  # e.g. the first trial never logged the sweep's metric
     pruner_starved: str | None = None  # set when the sweep had a pruner that never got a value
+    interrupted: int = 0  # trials stopped by Ctrl-C, SIGTERM or the sweep's timeout: they run again on resume
+    stop_signal: int | None = None  # SIGINT or SIGTERM when a signal stopped the sweep
+    cap_reached: bool = False  # stopped because the --trials cap was reached (resume needs a larger one)

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,9 @@ def open_sweep(
     the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like.
     ``function``: see :func:`run_sweep`.
 
+    ``trials`` caps the sweep's trial numbers and is kept with the sweep: a resume without
+    ``trials`` keeps the cap it was started (or last resumed) with; one with ``trials`` replaces it.
+
     Raises:
         SweepError: ``function`` is given for a spec that has a program or an entrypoint, or
             neither is there to run.
@@ -104,7 +108,6 @@ def open_sweep(
     check_runnable(spec, cwd)
     store = SqlStore(db)
     search = Search(spec)
-    budget = _budget(spec, search, trials)
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     executor = _executor(spec, log_dir)
 
@@ -114,7 +117,9 @@ def open_sweep(
 
     try:
         executor.check(spec.resources)  # a request nothing can place fails before anything is written
-        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd)
+        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, trials)
+        trials = store.get_sweep(sweep_id).trial_cap
+        search.use_seed(_sweep_seed(sweep_id))
     except BaseException:
         executor.shutdown()
         release()
@@ -129,7 +134,7 @@ def open_sweep(
         name=name,
         cwd=cwd,
         artifacts=root,
-        budget=budget,
+        budget=_budget(spec, search, trials),
         spec_budget=_budget(spec, search, None),
         ledger=ledger,
         on_progress=on_progress,
@@ -140,15 +145,29 @@ def open_sweep(
 
 
 def _start_or_resume(
-    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path
+    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path, trials: int | None
 ) -> tuple[str, str, Ledger | None]:
-    """The sweep's id, name and (on resume) ledger; a new sweep is written to the database."""
+    """The sweep's id, name and (on resume) ledger; a new sweep is written to the database, with
+    its ``trials`` cap; a resume records a new cap when ``trials`` is given."""
     if resume:
         sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
         if sweep.state is SweepState.FINISHED:
             raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
+        ledger = restore_ledger(store, sweep.id, spec, search)
+        cap = sweep.trial_cap if trials is None else trials
+        if cap is not None:  # numbers at or above a lowered cap wait for a larger one
+            ledger.pending = deque(p for p in ledger.pending if p.number < cap)
+        spec_budget = _budget(spec, search, None)
+        binding = cap is not None and (spec_budget is None or cap < spec_budget)
+        if binding and cap is not None and ledger.next_number >= cap and not ledger.pending:
+            raise SweepError(
+                f"sweep {sweep.name} ({sweep.id[:8]}) has run {ledger.next_number} trials and its cap is "
+                f"--trials {cap}; resume with a larger --trials to run more"
+            )
+        if trials is not None:
+            store.set_sweep_trial_cap(sweep.id, trials)
         store.set_sweep_state(sweep.id, SweepState.RUNNING)
-        return sweep.id, sweep.name, restore_ledger(store, sweep.id, spec, search)
+        return sweep.id, sweep.name, ledger
     sweep_id, name = uuid.uuid4().hex, _sweep_name(spec)
     store.create_sweep(
         sweep_id=sweep_id,
@@ -158,6 +177,8 @@ def _start_or_resume(
         environment=_environment(cwd),
         source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
     )
+    if trials is not None:
+        store.set_sweep_trial_cap(sweep_id, trials)
     return sweep_id, name, None
 
 
@@ -215,6 +236,11 @@ def _check_function(spec: SweepSpec, function: Callable[..., Any] | None) -> Non
             f"{spec.source}: nothing to run: give entrypoint: 'module:function' or program:, or pass "
             "the training function: st.run_sweep(spec, function=train)"
         )
+
+
+def _sweep_seed(sweep_id: str) -> int:
+    """The seed of a sweep whose spec has none: from its stored id, so a resume draws on."""
+    return int(sweep_id[:15], 16)
 
 
 def _budget(spec: SweepSpec, search: Search, trials: int | None) -> int | None:

@@ -12,7 +12,23 @@ from sweeptrack.core.model import Goal, RunStatus
 from sweeptrack.core.objective import better
 from sweeptrack.spec.model import OBJECTIVE_TAG, SweepSpec
 
-__all__ = ["Best", "Counts", "Ledger", "Pending", "Running"]
+__all__ = ["Best", "Counts", "Ledger", "Pending", "Running", "interrupted", "is_interrupted"]
+
+# The error text of every run stopped by the user or the sweep rather than by its own doing
+# (Ctrl-C, SIGTERM, the sweep's timeout, a controller killed while it ran): such a run is not a
+# result, and resume runs its config again as the next attempt of its number.
+_INTERRUPTED = "interrupted: "
+_LEGACY_CTRL_C = "sweep interrupted (Ctrl-C)"  # what earlier versions wrote at Ctrl-C
+
+
+def interrupted(cause: str) -> str:
+    """The error text of a run interrupted by ``cause`` (e.g. ``"Ctrl-C"``)."""
+    return f"{_INTERRUPTED}{cause}; it runs again on resume"
+
+
+def is_interrupted(error: str | None) -> bool:
+    """Whether a KILLED run's error says it was interrupted (not a failure of its own)."""
+    return error is not None and (error.startswith(_INTERRUPTED) or error == _LEGACY_CTRL_C)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -29,10 +45,37 @@ class Running:
     returned: float | None = None  # what the entrypoint returned, when that is the objective
     stop_reason: str | None = None  # why the controller stopped it (a timeout, Ctrl-C)
     unwritten: RunStarted | None = None  # staged: its run is written when it starts
+    previous_run: str | None = None  # the run of this number's previous attempt
+    retried: int = 0  # previous attempts that failed on their own (interruptions do not count)
 
     @property
     def started(self) -> bool:
         return self.unwritten is None
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by the user or the sweep (Ctrl-C, SIGTERM, the sweep's timeout)."""
+        return is_interrupted(self.stop_reason)
+
+    def again(self) -> Pending:
+        """This config once more under its number, as the same attempt (a staged trial withdrawn)."""
+        return Pending(
+            number=self.number,
+            attempt=self.attempt,
+            params=self.params,
+            previous_run=self.previous_run,
+            retried=self.retried,
+        )
+
+    def retry(self) -> Pending:
+        """This config once more under its number, as the next attempt (after it failed)."""
+        return Pending(
+            number=self.number,
+            attempt=self.attempt + 1,
+            params=self.params,
+            previous_run=self.run_id,
+            retried=self.retried + 1,
+        )
 
     def observe(self, key: str, value: float, step: int) -> None:
         seen = self.seen.get(key)
@@ -95,12 +138,14 @@ class Seen:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pending:
-    """A trial number waiting to be dispatched (again): a retry, a trial interrupted by a crash,
-    or a number that never ran (``params`` None: the search asks afresh)."""
+    """A trial number waiting to be dispatched (again): a retry, an interrupted trial, or a number
+    that never ran (``params`` None: the search asks for the number's config)."""
 
     number: int
     attempt: int
     params: Mapping[str, Any] | None
+    previous_run: str | None = None  # the previous attempt's run, linked from the next one
+    retried: int = 0  # attempts that failed on their own so far (against ``retries``)
 
 
 @dataclass(slots=True)
@@ -109,6 +154,7 @@ class Counts:
     pruned: int = 0
     failed: int = 0
     killed: int = 0
+    interrupted: int = 0  # KILLED by the user or the sweep; they run again on resume
 
     def add(self, status: RunStatus) -> None:
         if status is RunStatus.FINISHED:
@@ -122,7 +168,7 @@ class Counts:
 
     @property
     def done(self) -> int:
-        return self.finished + self.pruned + self.failed + self.killed
+        return self.finished + self.pruned + self.failed + self.killed + self.interrupted
 
 
 @dataclass(slots=True)

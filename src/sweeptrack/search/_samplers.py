@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import random
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import BaseSampler
+from optuna.samplers._lazy_random_state import LazyRandomState
+from optuna.study import Study
 
 from sweeptrack.core.errors import SpecError
 from sweeptrack.search._errors import MissingDependencyError
 from sweeptrack.search._weighted import WeightedCategoricalSampler
 from sweeptrack.spec.model import Method
 
-__all__ = ["check_dependencies", "make_sampler"]
+__all__ = ["NumberedQMCSampler", "check_dependencies", "make_sampler", "reseed"]
 
 # What to install when a method's optional package is missing.
 _NEEDS = {
@@ -82,7 +89,7 @@ def make_sampler(
                 seed=seed, independent_sampler=_independent(weights, seed), warn_independent_sampling=False
             )
         if method is Method.QMC:
-            return optuna.samplers.QMCSampler(
+            return NumberedQMCSampler(
                 seed=seed,
                 scramble=True,
                 independent_sampler=_independent(weights, seed),
@@ -92,3 +99,55 @@ def make_sampler(
         return optuna.samplers.GPSampler(
             seed=seed, independent_sampler=_independent(weights, seed), warn_independent_sampling=False
         )
+
+
+class NumberedQMCSampler(optuna.samplers.QMCSampler):
+    """Optuna's QMC sampler whose point index is the sweep's trial number, not a counter.
+
+    Optuna counts the points it has handed out in the study, so retries, withdrawn trials and a
+    study rebuilt on resume would shift the sequence. Here trial ``n`` always gets point ``n``:
+    :func:`reseed` sets :attr:`index` before each ask.
+    """
+
+    index: int = 0
+
+    def _find_sample_id(self, study: Study, search_space: dict[str, BaseDistribution]) -> int:
+        return self.index
+
+
+def reseed(sampler: BaseSampler, seed: int, number: int) -> None:
+    """Seed every random state of ``sampler`` (and of the samplers it holds) from ``(seed, number)``.
+
+    Called before the ask for sweep trial ``number``, so that trial's draws depend on the sweep's
+    seed and its number only, not on how many trials this process asked before: a resumed sweep
+    samples what the same sweep run without interruption samples (random, qmc, and the start-up
+    trials of tpe, cmaes, gp and nsga2). The states are found by walking the samplers' attributes
+    (Optuna keeps them in ``LazyRandomState`` objects, shared by reference where a strategy uses
+    its sampler's), each getting its own stream in a fixed order.
+    """
+    states: list[Any] = []
+    _collect(sampler, states, set())
+    # A hash, not numpy's SeedSequence: four times cheaper, and this runs before every ask.
+    digest = hashlib.shake_128(f"{seed}:{number}".encode()).digest(4 * len(states))
+    for index, state in enumerate(states):
+        word = int.from_bytes(digest[4 * index : 4 * index + 4], "little")
+        if isinstance(state, LazyRandomState):
+            state.rng.seed(word)
+        else:
+            state.seed(word)
+    if isinstance(sampler, NumberedQMCSampler):
+        sampler.index = number
+        sampler._seed = seed % 2**32  # the scramble: the sweep's, whatever the sampler was built with
+
+
+def _collect(obj: object, states: list[Any], seen: set[int]) -> None:
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    for value in vars(obj).values():
+        if isinstance(value, LazyRandomState | random.Random | np.random.RandomState):
+            if id(value) not in seen:
+                seen.add(id(value))
+                states.append(value)
+        elif isinstance(value, BaseSampler):
+            _collect(value, states, seen)

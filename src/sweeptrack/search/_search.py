@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import secrets
 import warnings
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,7 +21,7 @@ from sweeptrack.core.model import Goal
 from sweeptrack.search._errors import SearchExhausted
 from sweeptrack.search._grid import GridWalk
 from sweeptrack.search._pruners import counts_reports, make_pruner
-from sweeptrack.search._samplers import check_dependencies, make_sampler
+from sweeptrack.search._samplers import check_dependencies, make_sampler, reseed
 from sweeptrack.search._space import SpaceCodec
 from sweeptrack.search._types import Asked, Outcome, PastTrial
 from sweeptrack.spec.model import Method, SweepSpec
@@ -57,6 +58,10 @@ class Search:
     The controller sees trial numbers and plain dicts only; Optuna objects stay in this package.
     Not thread-safe: the controller is the one caller.
 
+    The draws for sweep trial ``n`` come from ``(seed, n)`` alone (see :meth:`ask`); without a
+    ``seed`` in the spec, ``seed`` is used, else one is drawn here (then :meth:`use_seed` sets the
+    sweep's own before the first ask).
+
     Example:
         >>> search = Search(spec)                                  # doctest: +SKIP
         >>> asked = search.ask()                                   # doctest: +SKIP
@@ -69,8 +74,11 @@ class Search:
         MissingDependencyError: the method needs a package that is not installed (gp: torch).
     """
 
-    def __init__(self, spec: SweepSpec) -> None:
+    def __init__(self, spec: SweepSpec, *, seed: int | None = None) -> None:
         self._spec = spec
+        self._seed = spec.seed if spec.seed is not None else seed
+        if self._seed is None:
+            self._seed = secrets.randbits(63)
         self._codec = SpaceCodec(spec.parameters, source=spec.source)
         self._multi = len(spec.metrics) > 1
         check_dependencies(spec.method, n_objectives=len(spec.metrics), source=spec.source)
@@ -89,7 +97,7 @@ class Search:
         with _quiet_study_creation():
             self._study = optuna.create_study(
                 directions=directions,
-                sampler=make_sampler(spec.method, seed=spec.seed, weights=self._codec.weights),
+                sampler=make_sampler(spec.method, seed=self._seed % 2**32, weights=self._codec.weights),
                 pruner=make_pruner(spec.pruner, source=spec.source),
             )
         self._running: dict[int, _Running] = {}
@@ -99,12 +107,31 @@ class Search:
         self._saw_nonfinite = False
 
     @property
+    def seed(self) -> int:
+        """The seed the draws come from: the spec's, else the one given or drawn."""
+        assert self._seed is not None
+        return self._seed
+
+    def use_seed(self, seed: int) -> None:
+        """Draw from ``seed`` unless the spec names one (a sweep without ``seed:`` keeps one of its
+        own, e.g. derived from its id, so a resume continues the same sequence)."""
+        if self._spec.seed is None:
+            self._seed = seed
+
+    @property
     def grid_size(self) -> int | None:
         """How many configs a grid has (the product of the discrete choices); None for others."""
         return self._grid_size
 
-    def ask(self) -> Asked:
-        """The next config: an enqueued one first, else the sampler's (or the grid's next).
+    def ask(self, trial: int | None = None) -> Asked:
+        """The config for sweep trial ``trial``: an enqueued one first, else the sampler's (or
+        the grid's point ``trial``, or its next one not taken).
+
+        ``trial`` (default: this search's next number, and the grid's next point) seeds every
+        random draw of the ask with ``(seed, trial)``, so a trial number gets the same config
+        whatever was asked before it in this process: a resumed or re-dispatched number samples
+        what an uninterrupted sweep samples. A model-based sampler past its start-up trials
+        also depends on what it was told.
 
         Raises:
             SearchExhausted: a grid whose every config was asked (and nothing is enqueued).
@@ -114,19 +141,20 @@ class Search:
         if self._queue:
             fixed, given = self._queue.popleft()
         elif self._grid is not None:
-            fixed = self._grid.next()
+            fixed = self._grid.next() if trial is None else self._grid.at(trial)
             if fixed is None:
                 raise SearchExhausted(f"the grid's {self._grid_size} configs have all been asked")
         if fixed is not None:
             self._study.enqueue_trial(fixed)
-        trial = self._study.ask(self._codec.distributions)
+        reseed(self._study.sampler, self.seed, self._next_number if trial is None else trial)
+        asked = self._study.ask(self._codec.distributions)
         if self._grid is not None:
-            self._grid.take(trial.params)
+            self._grid.take(asked.params)
         number = self._next_number
         self._next_number += 1
         self._numbers.append(number)
-        self._running[number] = _Running(trial)
-        return Asked(number=number, params={**self._codec.decode(trial.params), **given})
+        self._running[number] = _Running(asked)
+        return Asked(number=number, params={**self._codec.decode(asked.params), **given})
 
     def report(self, number: int, step: int, value: float) -> bool:
         """Feed one intermediate value of the objective (the first metric); True means prune.
@@ -265,7 +293,9 @@ class Search:
             state=state,
             values=values,
             params=internal,
-            distributions={k: self._codec.distributions[k] for k in internal},
+            # In the space's order, as an asked trial has them (the database returns params by
+            # name): QMC takes its dimensions in this order.
+            distributions={k: d for k, d in self._codec.distributions.items() if k in internal},
             intermediate_values=intermediate,
         )
 
