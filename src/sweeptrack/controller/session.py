@@ -15,11 +15,13 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from sweeptrack.controller.lease import SweepLease
 from sweeptrack.controller.loop import Controller
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.resume import restore_ledger
 from sweeptrack.controller.trials import Ledger
 from sweeptrack.core.errors import SweepError
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Sweep, SweepState
 from sweeptrack.executors.base import Executor
 from sweeptrack.search import Search
@@ -71,6 +73,7 @@ def open_sweep(
     on_progress: ProgressCallback | None = None,
     artifacts: str | Path | None = None,
     cwd: Path | None = None,
+    liveness: Liveness | None = None,
 ) -> Controller:
     """A controller ready to run: a new sweep, or (``resume``) the newest sweep of this spec, or
     the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like."""
@@ -84,14 +87,16 @@ def open_sweep(
     budget = _budget(spec, search, trials)
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     executor = _executor(spec, log_dir)
+    lease = SweepLease(db, liveness)
 
     def release() -> None:
+        lease.release()
         shutil.rmtree(log_dir, ignore_errors=True)  # trial output was copied into artifacts
         store.close()
 
     try:
         executor.check(spec.resources)  # a request nothing can place fails before anything is written
-        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd)
+        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, lease)
     except BaseException:
         executor.shutdown()
         release()
@@ -111,18 +116,20 @@ def open_sweep(
         ledger=ledger,
         on_progress=on_progress,
     )
+    controller.lease_lost = lease.lost
     controller.closers.append(release)
     return controller
 
 
 def _start_or_resume(
-    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path
+    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path, lease: SweepLease
 ) -> tuple[str, str, Ledger | None]:
     """The sweep's id, name and (on resume) ledger; a new sweep is written to the database."""
     if resume:
         sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
         if sweep.state is SweepState.FINISHED:
             raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
+        lease.acquire(store, sweep)  # SweepError while a live controller holds it
         store.set_sweep_state(sweep.id, SweepState.RUNNING)
         return sweep.id, sweep.name, restore_ledger(store, sweep.id, spec, search)
     sweep_id, name = uuid.uuid4().hex, _sweep_name(spec)
@@ -133,7 +140,9 @@ def _start_or_resume(
         spec=spec.text,
         environment=_environment(cwd),
         source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
+        lease=lease.claim(),
     )
+    lease.hold(sweep_id, name)
     return sweep_id, name, None
 
 
