@@ -1,8 +1,9 @@
 """Module-level run API (``st.start_run``, ``st.log_metric``, ...) over one ContextVar.
 
 This module is the library's boundary with a training script, so it is where defaults come from
-the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory) and
-``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file).
+the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory),
+``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file) and
+``SWEEPTRACK_RUN_HEARTBEAT_S`` (how often a run's heartbeat is written; see ``core.liveness``).
 
 Inside a sweep trial (a worker made a :class:`~sweeptrack.trial.TrialRun` the active run, or the
 ``SWEEPTRACK_TRIAL_*`` variables are set) every function here works on the trial's run: it is
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Artifact, Dataset, RunStatus
 from sweeptrack.run import Run, RunKilled, StoreSink, status_for_exception
 from sweeptrack.trial import ENV_ID, TrialRun, attach_from_env
@@ -86,7 +88,7 @@ def start_run(
     run = Run(
         experiment=experiment or DEFAULT_EXPERIMENT,
         name=name,
-        sink=StoreSink(store),
+        sink=StoreSink(store, heartbeat_s=Liveness.from_environ(os.environ).run_heartbeat_s),
         artifacts=root,
         tags={str(k): str(v) for k, v in (tags or {}).items()},
     )

@@ -21,7 +21,7 @@ import time
 from datetime import datetime
 
 from sweeptrack.core.errors import SweepError, SweepTrackError
-from sweeptrack.core.liveness import Liveness
+from sweeptrack.core.liveness import Liveness, process_gone
 from sweeptrack.core.model import Lease, Sweep
 from sweeptrack.tracking.sql.store import SqlStore
 from sweeptrack.tracking.store import Store
@@ -69,6 +69,10 @@ class SweepLease:
         """
         now = _now_ms()
         holder = store.acquire_sweep_lease(sweep.id, self.claim(), self.liveness.stale_before(now))
+        if holder is not None and process_gone(holder):
+            # Killed on this host: its last heartbeat counts as stale now. Still one conditional
+            # write: a controller that took the sweep meanwhile has a newer heartbeat and keeps it.
+            holder = store.acquire_sweep_lease(sweep.id, self.claim(), holder.heartbeat_at + 1)
         if holder is not None:
             stop = f"sweeptrack sweep stop {sweep.name}"
             raise SweepError(f"{holder_text(sweep.name, holder, now)}; stop it first with `{stop}`")

@@ -7,6 +7,9 @@ lease shows as ``orphaned``. A run's writer (the sweep's controller, for a trial
 ``run_crashed_s`` shows as ``crashed``. Both are shown states, computed when read: the database
 keeps the state the process last wrote, so a late heartbeat makes the thing alive again.
 
+A lease taken on this host (same host name) whose process no longer exists is gone at once, without
+waiting for the stale time: a controller killed on this machine can be resumed right away.
+
 The CLI reads overrides from the environment (:meth:`Liveness.from_environ`); the library takes
 a :class:`Liveness` as an argument and never reads the environment itself.
 """
@@ -14,11 +17,13 @@ a :class:`Liveness` as an argument and never reads the environment itself.
 from __future__ import annotations
 
 import math
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sweeptrack.core.errors import SweepTrackError
-from sweeptrack.core.model import Run, RunStatus, Sweep, SweepState
+from sweeptrack.core.model import Lease, Run, RunStatus, Sweep, SweepState
 
 __all__ = [
     "CRASHED",
@@ -32,6 +37,7 @@ __all__ = [
     "RUN_CRASHED_S",
     "RUN_HEARTBEAT_S",
     "Liveness",
+    "process_gone",
 ]
 
 HEARTBEAT_S = 5.0  # a controller beats this often
@@ -97,9 +103,11 @@ class Liveness:
 
     # -- sweeps -------------------------------------------------------------------------------
     def lease_fresh(self, sweep: Sweep, now_ms: int) -> bool:
-        """Whether a controller holds ``sweep`` and beat within the stale time."""
+        """Whether a controller holds ``sweep``, beat within the stale time and is not known dead."""
         lease = sweep.lease
-        return lease is not None and now_ms - lease.heartbeat_at <= self.lease_stale_s * 1000
+        if lease is None or now_ms - lease.heartbeat_at > self.lease_stale_s * 1000:
+            return False
+        return not process_gone(lease)
 
     def stale_before(self, now_ms: int) -> int:
         """A lease whose heartbeat is older than this (ms) is free."""
@@ -127,3 +135,17 @@ class Liveness:
     def run_status_shown(self, run: Run, now_ms: int) -> str:
         """``crashed`` for a crashed run, else its status's value."""
         return CRASHED if self.run_crashed(run, now_ms) else run.status.value
+
+
+def process_gone(lease: Lease) -> bool:
+    """Whether the lease's process is known to be dead: it ran on this host, and no process has
+    its pid any more. False for another host's lease (only its heartbeat can tell)."""
+    if lease.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lease.pid, 0)  # signal 0: nothing is sent, only whether the pid exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False

@@ -369,7 +369,7 @@ class SqlStore(Store):
         if not run_ids:
             return
         with self._write() as conn:
-            conn.execute(_HEARTBEAT_RUNS, [{"uuid": run_id, "now": now} for run_id in run_ids])
+            conn.execute(_HEARTBEAT_RUNS, [{"run_uuid": run_id, "now": now} for run_id in run_ids])
 
     # -- reads --------------------------------------------------------------------------------
     def list_experiments(self) -> list[Experiment]:
@@ -457,7 +457,7 @@ _END_RUN = (
     .values(status=bindparam("status"), end_time=bindparam("end_time"), error=bindparam("error"))
 )
 _HEARTBEAT_RUNS = (
-    t.runs.update().where(t.runs.c.uuid == bindparam("uuid")).values(heartbeat_at=bindparam("now"))
+    t.runs.update().where(t.runs.c.uuid == bindparam("run_uuid")).values(heartbeat_at=bindparam("now"))
 )
 _UPSERT_PARAMS = text(
     "INSERT INTO params (run_id, key, kind, value, value_num) "
