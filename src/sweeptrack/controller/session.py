@@ -72,8 +72,8 @@ def open_sweep(
     resume: bool | str = False,
     on_progress: ProgressCallback | None = None,
     artifacts: str | Path | None = None,
-    cwd: Path | None = None,
     liveness: Liveness | None = None,
+    cwd: Path | None = None,
 ) -> Controller:
     """A controller ready to run: a new sweep, or (``resume``) the newest sweep of this spec, or
     the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like."""

@@ -28,6 +28,7 @@ __all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SweepSummary:
     sweep: Sweep
+    state: str | None = None  # what to show: ``orphaned`` for a sweep nobody runs; None: its state
     metric: str | None
     goal: Goal | None
     counts: dict[str, int]
@@ -35,7 +36,6 @@ class SweepSummary:
     best_value: float | None
     steps_run: int
     steps_saved: int
-    state: str | None = None  # what to show: ``orphaned`` for a sweep nobody runs; None: its state
 
     @property
     def saved_fraction(self) -> float:
@@ -88,6 +88,7 @@ def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) ->
     run_steps, saved = pruning_steps(runs, name)
     return SweepSummary(
         sweep=sweep,
+        state=(liveness or Liveness()).sweep_state_shown(sweep, _now_ms()),
         metric=name,
         goal=goal,
         counts=counts,
@@ -95,7 +96,6 @@ def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) ->
         best_value=value,
         steps_run=run_steps,
         steps_saved=saved,
-        state=(liveness or Liveness()).sweep_state_shown(sweep, _now_ms()),
     )
 
 
