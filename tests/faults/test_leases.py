@@ -280,3 +280,25 @@ def test_a_controller_whose_lease_was_taken_stops_and_leaves_the_sweep_alone(
     done = store.get_sweep(sweep.id)
     assert done.state is SweepState.FINISHED and done.lease is None
     assert_exact_budget(store, sweep.id, 5)  # the first wrote no trial after it lost the sweep
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"SWEEPTRACK_LEASE_STALE_S": "soon"}, "SWEEPTRACK_LEASE_STALE_S='soon': not a number of seconds"),
+        (
+            {"SWEEPTRACK_HEARTBEAT_S": "5", "SWEEPTRACK_LEASE_STALE_S": "6"},
+            "lease heartbeat every 5 s, gone after 6 s: the silence must be at least two heartbeats, "
+            "or live processes would look gone",
+        ),
+        ({"SWEEPTRACK_RUN_HEARTBEAT_S": "-1"}, "run heartbeat of -1 s: must be a positive number"),
+    ],
+)
+def test_bad_timing_variables_are_one_line_errors(
+    variables: dict[str, str], message: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    created = SqlStore(sqlite_url)
+    assert created.list_sweeps() == []  # the file exists: only the variables can be wrong
+    created.close()
+    code, out, err = cli("sweep", "list", db=sqlite_url, cwd=tmp_path, env=environ(tmp_path, variables))
+    assert (code, out, err) == (2, "", f"error: {message}\n")

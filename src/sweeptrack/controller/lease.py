@@ -48,6 +48,7 @@ class SweepLease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = time.monotonic()  # of the last beat that found the lease ours
+        self._last_try = 0.0  # of the last beat lost() wrote itself
 
     def claim(self) -> Lease:
         """The lease this process writes (with a new sweep, or over a free one), as of now."""
@@ -86,8 +87,11 @@ class SweepLease:
         sweep meanwhile: the caller's thread beats itself, so nothing is written on a lost lease
         before the heartbeat thread would have noticed.
         """
-        stale = time.monotonic() - self._last_beat > self.liveness.lease_stale_s
-        if self._lost is None and stale and self._thread is not None:
+        now = time.monotonic()
+        stale = now - self._last_beat > self.liveness.lease_stale_s
+        tried = now - self._last_try < self.liveness.heartbeat_s  # a database away: not every turn
+        if self._lost is None and stale and not tried and self._thread is not None:
+            self._last_try = now
             store = SqlStore(self.db)
             try:
                 self._beat_once(store)
