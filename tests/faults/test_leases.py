@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -302,3 +304,40 @@ def test_bad_timing_variables_are_one_line_errors(
     created.close()
     code, out, err = cli("sweep", "list", db=sqlite_url, cwd=tmp_path, env=environ(tmp_path, variables))
     assert (code, out, err) == (2, "", f"error: {message}\n")
+
+
+def test_controllers_on_eight_machines_racing_for_one_sweep_one_wins(store: SqlStore, db: str) -> None:
+    """Each racer has a connection of its own, as controllers on different machines would."""
+    sweep_id = uuid.uuid4().hex
+    store.create_sweep(sweep_id=sweep_id, experiment="e", name="contested", spec="method: random\n")
+    racers = [SqlStore(db) for _ in range(8)]
+    for racer in racers:
+        racer.list_sweeps()  # connected and schema-checked before the race
+    barrier = threading.Barrier(len(racers))
+    now = _now()
+    results: dict[int, Lease | None] = {}
+
+    def race(i: int) -> None:
+        mine = Lease(host=f"machine-{i}", pid=1000 + i, since=now, heartbeat_at=now)
+        barrier.wait()
+        results[i] = racers[i].acquire_sweep_lease(sweep_id, mine, stale_before=now - 20_000)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(racers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for racer in racers:
+        racer.close()
+
+    (winner,) = [i for i, holder in results.items() if holder is None]
+    held = store.get_sweep(sweep_id).lease
+    assert held == Lease(host=f"machine-{winner}", pid=1000 + winner, since=now, heartbeat_at=now)
+    assert len(results) == 8 and all(holder == held for i, holder in results.items() if i != winner)
+    assert not store.heartbeat_sweep(sweep_id, "machine-x", 1, now + 1)  # a loser cannot beat
+    assert store.heartbeat_sweep(sweep_id, held.host, held.pid, now + 1)
+    store.release_sweep_lease(sweep_id, "machine-x", 1)  # not the holder: nothing happens
+    beaten = Lease(host=held.host, pid=held.pid, since=now, heartbeat_at=now + 1)
+    assert store.get_sweep(sweep_id).lease == beaten
+    store.release_sweep_lease(sweep_id, held.host, held.pid)
+    assert store.get_sweep(sweep_id).lease is None
