@@ -82,17 +82,19 @@ def start_run(
     from sweeptrack.tracking.sql.store import SqlStore
 
     url = db or os.environ.get("SWEEPTRACK_DB") or DEFAULT_DB
+    beat_s = Liveness.from_environ(os.environ).run_heartbeat_s  # a bad value fails before any write
     store = SqlStore(url)
     override = str(artifacts) if artifacts else os.environ.get("SWEEPTRACK_ARTIFACTS")
     root = ArtifactRoot(default_artifact_root(url, override))
     run = Run(
         experiment=experiment or DEFAULT_EXPERIMENT,
         name=name,
-        sink=StoreSink(store, heartbeat_s=Liveness.from_environ(os.environ).run_heartbeat_s),
+        sink=StoreSink(store),
         artifacts=root,
         tags={str(k): str(v) for k, v in (tags or {}).items()},
     )
     _active.set(run)
+    _keep_beating(run, url, beat_s)
     _install_sigterm_handler()
     hook = functools.partial(_end_at_exit, run)
     atexit.register(hook)
@@ -100,6 +102,17 @@ def start_run(
     if capture_environment:
         _capture_environment(run)
     return run
+
+
+def _keep_beating(run: Run, url: str, every: float) -> None:
+    """Write the run's heartbeat every ``every`` seconds until it ends, from a thread with a
+    connection of its own: a run whose process dies stops beating and shows as crashed."""
+    from sweeptrack.tracking.heartbeat import RunHeartbeat
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    heartbeat = RunHeartbeat(SqlStore(url), every=every)
+    heartbeat.add(run.id)
+    run.end_hooks.append(heartbeat.close)
 
 
 def _capture_environment(run: Run) -> None:

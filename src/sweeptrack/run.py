@@ -35,7 +35,6 @@ from sweeptrack.core.events import (
     RunStarted,
     TagsSet,
 )
-from sweeptrack.core.liveness import RUN_HEARTBEAT_S
 from sweeptrack.core.model import Artifact, Dataset, RunStatus, encode_param
 
 if TYPE_CHECKING:
@@ -84,32 +83,25 @@ class Sink(abc.ABC):
 
 class StoreSink(Sink):
     """Writes events to a store: run creation synchronously (so a bad database fails at once),
-    everything else through a :class:`BatchedWriter`; beats for its live runs every
-    ``heartbeat_s`` seconds (see :class:`~sweeptrack.tracking.heartbeat.RunHeartbeat`)."""
+    everything else through a :class:`BatchedWriter`."""
 
-    def __init__(self, store: Store, *, interval: float = 0.5, heartbeat_s: float = RUN_HEARTBEAT_S) -> None:
-        from sweeptrack.tracking.heartbeat import RunHeartbeat
+    def __init__(self, store: Store, *, interval: float = 0.5) -> None:
         from sweeptrack.tracking.writer import BatchedWriter
 
         self.store = store
         self._writer: BatchedWriter = BatchedWriter(store, interval=interval)
-        self._heartbeat = RunHeartbeat(store, every=heartbeat_s)
 
     def emit(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._writer.flush()
             self.store.apply([event])
-            self._heartbeat.add(event.run_id)
             return
-        if isinstance(event, RunEnded):
-            self._heartbeat.discard(event.run_id)
         self._writer.submit(event)
 
     def flush(self) -> None:
         self._writer.flush()
 
     def close(self) -> None:
-        self._heartbeat.close()
         try:
             self._writer.close()
         finally:

@@ -22,7 +22,8 @@ class RunHeartbeat:
     """Beats every ``every`` seconds for the runs added and not yet discarded.
 
     Args:
-        store: where the heartbeats go (a thread-safe store, such as the SQL store).
+        store: where the heartbeats go; the heartbeat owns it (a connection of its own, so the
+            run's writer closing its store does not stop the beat) and closes it.
         every: seconds between beats.
     """
 
@@ -48,11 +49,12 @@ class RunHeartbeat:
             self._runs.discard(run_id)
 
     def close(self) -> None:
-        """Stop the thread; no beat is under way when this returns."""
+        """Stop the thread and close the store; no beat is under way when this returns."""
         self._stop.set()
         thread = self._thread
         if thread is not None:
             thread.join(timeout=30)
+        self.store.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
