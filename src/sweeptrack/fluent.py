@@ -1,8 +1,9 @@
 """Module-level run API (``st.start_run``, ``st.log_metric``, ...) over one ContextVar.
 
 This module is the library's boundary with a training script, so it is where defaults come from
-the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory) and
-``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file).
+the environment: ``SWEEPTRACK_DB`` (else ``sqlite:///sweeptrack.db`` in the working directory),
+``SWEEPTRACK_ARTIFACTS`` (else an ``artifacts`` folder beside the SQLite file) and
+``SWEEPTRACK_RUN_HEARTBEAT_S`` (how often a run's heartbeat is written; see ``core.liveness``).
 
 Inside a sweep trial (a worker made a :class:`~sweeptrack.trial.TrialRun` the active run, or the
 ``SWEEPTRACK_TRIAL_*`` variables are set) every function here works on the trial's run: it is
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Artifact, Dataset, RunStatus
 from sweeptrack.run import Run, RunKilled, StoreSink, status_for_exception
 from sweeptrack.trial import ENV_ID, TrialRun, attach_from_env
@@ -80,6 +82,7 @@ def start_run(
     from sweeptrack.tracking.sql.store import SqlStore
 
     url = db or os.environ.get("SWEEPTRACK_DB") or DEFAULT_DB
+    beat_s = Liveness.from_environ(os.environ).run_heartbeat_s  # a bad value fails before any write
     store = SqlStore(url)
     override = str(artifacts) if artifacts else os.environ.get("SWEEPTRACK_ARTIFACTS")
     root = ArtifactRoot(default_artifact_root(url, override))
@@ -96,6 +99,7 @@ def start_run(
         sink.close()
         raise
     _active.set(run)
+    _keep_beating(run, url, beat_s)
     _install_sigterm_handler()
     hook = functools.partial(_end_at_exit, run)
     atexit.register(hook)
@@ -103,6 +107,17 @@ def start_run(
     if capture_environment:
         _capture_environment(run)
     return run
+
+
+def _keep_beating(run: Run, url: str, every: float) -> None:
+    """Write the run's heartbeat every ``every`` seconds until it ends, from a thread with a
+    connection of its own: a run whose process dies stops beating and shows as crashed."""
+    from sweeptrack.tracking.heartbeat import RunHeartbeat
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    heartbeat = RunHeartbeat(SqlStore(url), every=every)
+    heartbeat.add(run.id)
+    run.end_hooks.append(heartbeat.close)
 
 
 def _capture_environment(run: Run) -> None:

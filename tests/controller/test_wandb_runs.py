@@ -245,7 +245,7 @@ def test_a_sweep_without_metric_resumes_to_its_budget(write_spec: SpecWriter, wo
     )
     code, out, err = cli(workdir, "sweep", "run", str(spec), "--trials", "2")
     assert code == 0 and ") stopped: 2 trials, 2 finished" in out, err
-    code, out, err = cli(workdir, "sweep", "resume", "plain")
+    code, out, err = cli(workdir, "sweep", "resume", "plain", "--trials", "3")
     assert code == 0 and ") finished: 3 trials, 3 finished, 0 pruned, 0 failed" in out, err
     runs = trials(workdir, "plain")
     assert sorted(run.params["a"] for run in runs) == [1, 2, 3]

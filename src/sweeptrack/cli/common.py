@@ -14,6 +14,7 @@ import click
 from sweeptrack.reports.formats import Format
 
 if TYPE_CHECKING:
+    from sweeptrack.core.liveness import Liveness
     from sweeptrack.reports.formats import Report
     from sweeptrack.tracking.sql.store import SqlStore
     from sweeptrack.tracking.store import Store
@@ -39,6 +40,15 @@ class CliContext:
 
             self._store = open_store(self.db, create=False)
         return self._store
+
+    @property
+    def liveness(self) -> Liveness:
+        """Heartbeat timing, with the ``SWEEPTRACK_*_S`` overrides of the environment applied."""
+        import os
+
+        from sweeptrack.core.liveness import Liveness
+
+        return Liveness.from_environ(os.environ)
 
     def sql_store(self) -> SqlStore:
         """A SQL store for schema commands; it is not schema-checked on creation."""

@@ -1,4 +1,4 @@
-"""``sweeptrack runs list|show|compare``."""
+"""``sweeptrack runs list|show|compare|end``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["runs"]
 
 @click.group()
 def runs() -> None:
-    """List, show and compare runs."""
+    """List, show, compare and end runs."""
 
 
 @runs.command("list")
@@ -44,7 +44,7 @@ def list_runs(
     limit: int,
     fmt: Format,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first. A running run whose heartbeat stopped shows as crashed."""
     from sweeptrack.reports.runs import runs_report
 
     found = cli.store.search_runs(
@@ -54,7 +54,7 @@ def list_runs(
         order_by=list(order_by),
         limit=limit,
     )
-    emit(runs_report(found), fmt)
+    emit(runs_report(found, cli.liveness), fmt)
 
 
 @runs.command("show")
@@ -68,7 +68,7 @@ def show_run(cli: CliContext, run: str, fmt: Format) -> None:
     """
     from sweeptrack.reports.runs import run_details
 
-    emit(run_details(cli.store, run).report(), fmt)
+    emit(run_details(cli.store, run, cli.liveness).report(), fmt)
 
 
 @runs.command("compare")
@@ -88,3 +88,39 @@ def compare(cli: CliContext, run_refs: tuple[str, ...], all_packages: bool, fmt:
     from sweeptrack.reports.compare import compare_runs
 
     emit(compare_runs(cli.store, run_refs, all_packages=all_packages).report(), fmt)
+
+
+ENDED_BY_HAND = "ended by hand"
+
+
+@runs.command("end")
+@click.argument("run")
+@click.option(
+    "--status",
+    type=click.Choice(["killed", "failed"], case_sensitive=False),
+    default="killed",
+    show_default=True,
+    help="The status the run ends with.",
+)
+@pass_cli
+def end(cli: CliContext, run: str, status: str) -> None:
+    """End a running (or crashed) run by hand: its process is gone and will never end it.
+
+    RUN is a run id, a unique id prefix or a run name.
+    """
+    import time
+
+    from sweeptrack.core.errors import SweepTrackError
+    from sweeptrack.core.model import RunStatus
+    from sweeptrack.reports.formats import format_time
+    from sweeptrack.reports.runs import short_id
+
+    found = cli.store.get_run(cli.store.resolve_run(run))
+    label = f"run {found.name} ({short_id(found.id)})"
+    if found.status.is_terminal:
+        raise SweepTrackError(
+            f"{label} already ended {found.status.value} at {format_time(found.end_time)}; nothing to end"
+        )
+    ended = RunStatus(status.lower())
+    cli.store.end_run(found.id, ended, int(time.time() * 1000), ENDED_BY_HAND)
+    click.echo(f"{label} ended {ended.value} by hand")

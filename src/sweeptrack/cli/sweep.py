@@ -79,7 +79,7 @@ def _run(cli: CliContext, controller_args: dict[str, object], spec: SweepSpec) -
     metric = spec.metrics[0].name if spec.metrics else None
     received: list[int] = []  # Ctrl-C or SIGTERM while the sweep opens: it stops at once
     with ProgressDisplay(metric) as display, signals_as_stop(received.append):
-        controller = open_sweep(on_progress=display, **controller_args)  # type: ignore[arg-type]
+        controller = open_sweep(on_progress=display, liveness=cli.liveness, **controller_args)  # type: ignore[arg-type]
         controller.on_warning = lambda message: click.echo(f"warning: {message}", err=True)
         for signum in received:
             controller.interrupt(signum)
@@ -254,10 +254,10 @@ def resume(
 @format_option
 @pass_cli
 def list_(cli: CliContext, experiment: str | None, fmt: Format) -> None:
-    """Sweeps, newest first, with their trial counts."""
+    """Sweeps, newest first, with their trial counts; ``orphaned``: its controller is gone."""
     from sweeptrack.reports.sweeps import sweeps_report
 
-    emit(sweeps_report(cli.store, cli.store.list_sweeps(experiment)), fmt)
+    emit(sweeps_report(cli.store, cli.store.list_sweeps(experiment), cli.liveness), fmt)
 
 
 @sweep.command()
@@ -268,19 +268,31 @@ def show(cli: CliContext, ref: str, fmt: Format) -> None:
     """A sweep's spec, state, counts, best trial and the compute pruning saved."""
     from sweeptrack.reports.sweeps import summarize_sweep
 
-    emit(summarize_sweep(cli.store, ref).report(), fmt)
+    emit(summarize_sweep(cli.store, ref, cli.liveness).report(), fmt)
 
 
 @sweep.command()
 @click.argument("ref", metavar="SWEEP")
 @pass_cli
 def stop(cli: CliContext, ref: str) -> None:
-    """Ask a running sweep to start no new trial; running trials finish."""
+    """Ask a running sweep to start no new trial; running trials finish. An orphaned sweep (its
+    controller is gone) is marked stopped at once."""
+    import time
+
     from sweeptrack.core.model import SweepState
+    from sweeptrack.reports.formats import format_time
 
     found = cli.store.get_sweep(ref)
     if found.state.is_terminal:
         click.echo(f"sweep {found.name} ({found.id[:8]}) is already {found.state.value}")
+        return
+    if cli.liveness.sweep_orphaned(found, int(time.time() * 1000)):
+        cli.store.set_sweep_state(found.id, SweepState.STOPPED)
+        last = "never" if found.lease is None else format_time(found.lease.heartbeat_at)
+        click.echo(
+            f"sweep {found.name} ({found.id[:8]}) was orphaned (its controller's last heartbeat: "
+            f"{last}): marked stopped; `sweeptrack sweep resume {found.name}` continues it"
+        )
         return
     cli.store.set_sweep_state(found.id, SweepState.STOPPING)
     click.echo(f"sweep {found.name} ({found.id[:8]}): stop requested; running trials will finish")

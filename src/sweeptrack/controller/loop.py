@@ -115,6 +115,7 @@ class Controller:
         # Where a warning goes as it happens (the CLI prints it); the "sweeptrack" logger without.
         self.on_warning: Callable[[str], None] | None = None
         self.closers: list[Callable[[], None]] = []  # run when the sweep ends, whatever the way
+        self.lease_lost: Callable[[], str | None] = lambda: None  # why another controller has it
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SweepResult:
@@ -159,7 +160,8 @@ class Controller:
         finally:
             self._flush_events(force=True)
             self.executor.shutdown()
-            self.store.set_sweep_state(self.sweep_id, self._state)
+            if self.lease_lost() is None:  # else the sweep's state is its new controller's
+                self.store.set_sweep_state(self.sweep_id, self._state)
             for close in self.closers:
                 close()
         self._report_progress()
@@ -451,6 +453,11 @@ class Controller:
         self._cancel_all(RunStatus.KILLED, interrupted(signal_cause(self._signal)))
 
     def _check_stop(self) -> None:
+        lost = self.lease_lost()
+        if lost is not None and not self._stop_new:  # another controller re-queued our trials
+            self._stop_new = True
+            self._state = SweepState.STOPPED
+            self._cancel_all(RunStatus.KILLED, lost)
         now = time.monotonic()
         timeout = self.spec.timeout
         if timeout is not None and now - self._started > timeout and not self._stop_new:
@@ -486,6 +493,9 @@ class Controller:
 
     # -- writes and progress ----------------------------------------------------------------------
     def _flush_events(self, *, force: bool) -> None:
+        if self.lease_lost() is not None:  # the sweep's writes are its new controller's now
+            self._pending_events = []
+            return
         now = time.monotonic()
         if not self._pending_events or (not force and now - self._last_flush < _FLUSH_EVERY_S):
             return

@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sweeptrack.controller.lease import SweepLease
 from sweeptrack.controller.loop import Controller
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.resume import restore_ledger
 from sweeptrack.controller.trials import Ledger
 from sweeptrack.core.errors import SweepError
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Sweep, SweepState
 from sweeptrack.executors.base import Executor
 from sweeptrack.search import Search
@@ -86,6 +88,7 @@ def open_sweep(
     resume: bool | str = False,
     on_progress: ProgressCallback | None = None,
     artifacts: str | Path | None = None,
+    liveness: Liveness | None = None,
     cwd: Path | None = None,
     function: Callable[..., Any] | None = None,
 ) -> Controller:
@@ -110,14 +113,16 @@ def open_sweep(
     search = Search(spec)
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     executor = _executor(spec, log_dir)
+    lease = SweepLease(db, liveness)
 
     def release() -> None:
+        lease.release()
         shutil.rmtree(log_dir, ignore_errors=True)  # trial output was copied into artifacts
         store.close()
 
     try:
         executor.check(spec.resources)  # a request nothing can place fails before anything is written
-        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, trials)
+        sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, trials, lease)
         trials = store.get_sweep(sweep_id).trial_cap
         search.use_seed(_sweep_seed(sweep_id))
     except BaseException:
@@ -140,12 +145,19 @@ def open_sweep(
         on_progress=on_progress,
         function=function,
     )
+    controller.lease_lost = lease.lost
     controller.closers.append(release)
     return controller
 
 
 def _start_or_resume(
-    store: SqlStore, spec: SweepSpec, search: Search, resume: bool | str, cwd: Path, trials: int | None
+    store: SqlStore,
+    spec: SweepSpec,
+    search: Search,
+    resume: bool | str,
+    cwd: Path,
+    trials: int | None,
+    lease: SweepLease,
 ) -> tuple[str, str, Ledger | None]:
     """The sweep's id, name and (on resume) ledger; a new sweep is written to the database, with
     its ``trials`` cap; a resume records a new cap when ``trials`` is given."""
@@ -153,6 +165,8 @@ def _start_or_resume(
         sweep = store.get_sweep(resume) if isinstance(resume, str) else _same_spec_sweep(store, spec)
         if sweep.state is SweepState.FINISHED:
             raise SweepError(f"sweep {sweep.name} ({sweep.id[:8]}) has already finished; nothing to resume")
+        lease.acquire(store, sweep)  # SweepError while a live controller holds it (before
+        # restore_ledger ends the runs it finds running)
         ledger = restore_ledger(store, sweep.id, spec, search)
         cap = sweep.trial_cap if trials is None else trials
         if cap is not None:  # numbers at or above a lowered cap wait for a larger one
@@ -176,9 +190,11 @@ def _start_or_resume(
         spec=spec.text,
         environment=_environment(cwd),
         source=None if spec.source == "<string>" else str(Path(spec.source).resolve()),
+        lease=lease.claim(),
     )
     if trials is not None:
         store.set_sweep_trial_cap(sweep_id, trials)
+    lease.hold(sweep_id, name)
     return sweep_id, name, None
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Dataset",
     "Experiment",
     "Goal",
+    "Lease",
     "MetricPoint",
     "MetricSummary",
     "ParamKind",
@@ -186,6 +187,21 @@ class Run:
     params: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, MetricSummary] = field(default_factory=dict)
+    heartbeat_at: int | None = None  # its writer's (or sweep controller's) last heartbeat
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lease:
+    """The controller process that holds a sweep: only it dispatches the sweep's trials.
+
+    It beats (``heartbeat_at``) every few seconds; a lease whose heartbeat stopped is free for
+    another controller (see :mod:`sweeptrack.core.liveness`).
+    """
+
+    host: str
+    pid: int
+    since: int
+    heartbeat_at: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,3 +217,4 @@ class Sweep:
     updated_at: int
     source: str | None = None
     trial_cap: int | None = None  # the --trials cap it was run with, kept for resume
+    lease: Lease | None = None  # its controller, while one holds it

@@ -1,13 +1,18 @@
-"""Run listings and the detail view of one run (``sweeptrack runs list`` and ``runs show``)."""
+"""Run listings and the detail view of one run (``sweeptrack runs list`` and ``runs show``).
+
+Both show a RUNNING run whose heartbeat stopped as ``crashed`` (see :mod:`sweeptrack.core.liveness`).
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Artifact, Dataset, Run
 from sweeptrack.reports.formats import Report, Table, format_time
 from sweeptrack.tracking.store import Store
@@ -37,9 +42,12 @@ def duration_s(run: Run) -> float | None:
     return None if run.end_time is None else round((run.end_time - run.start_time) / 1000, 3)
 
 
-def runs_report(runs: Sequence[Run]) -> Report:
+def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: int | None = None) -> Report:
     """One row per run: short id, name, experiment, status, start time, duration, then the params
-    that differ between the runs shown and the last value of every metric."""
+    that differ between the runs shown and the last value of every metric. A RUNNING run whose
+    heartbeat stopped (by ``liveness``, at ``now_ms``: default the current time) shows ``crashed``."""
+    liveness = liveness or Liveness()
+    now_ms = _now_ms() if now_ms is None else now_ms
     params = varying_params(runs)
     metrics = sorted({key for run in runs for key in run.metrics})
     columns = (
@@ -57,7 +65,7 @@ def runs_report(runs: Sequence[Run]) -> Report:
             short_id(run.id),
             run.name,
             run.experiment,
-            run.status.value,
+            liveness.run_status_shown(run, now_ms),
             format_time(run.start_time),
             duration_s(run),
             *(run.params.get(key) for key in params),
@@ -86,6 +94,7 @@ class RunDetails:
     datasets: tuple[Dataset, ...]
     artifacts: tuple[Artifact, ...]
     environment: Mapping[str, Any] | None
+    status: str | None = None  # what to show: ``crashed`` for a dead RUNNING run; None: the status
 
     def report(self) -> Report:
         """Sections as tables; JSON gets one object with the same sections."""
@@ -97,7 +106,8 @@ class RunDetails:
             "id": run.id,
             "name": run.name,
             "experiment": run.experiment,
-            "status": run.status.value,
+            "status": self.status or run.status.value,
+            "heartbeat": format_time(run.heartbeat_at),
             "sweep": run.sweep_id,
             "trial": run.trial_number,
             "started": format_time(run.start_time),
@@ -166,15 +176,17 @@ class RunDetails:
         )
 
 
-def run_details(store: Store, ref: str) -> RunDetails:
+def run_details(store: Store, ref: str, liveness: Liveness | None = None) -> RunDetails:
     """Gather what ``runs show`` prints for the run whose id, id prefix or name is ``ref``.
 
     Raises:
         RunNotFoundError: ``ref`` matches no run, or more than one.
     """
     run_id = store.resolve_run(ref)
+    run = store.get_run(run_id)
     return RunDetails(
-        run=store.get_run(run_id),
+        run=run,
+        status=(liveness or Liveness()).run_status_shown(run, _now_ms()),
         datasets=tuple(store.list_datasets(run_id)),
         artifacts=tuple(store.list_artifacts(run_id)),
         environment=store.get_environment(run_id),
@@ -234,3 +246,7 @@ def _environment_text(value: Any) -> Any:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return value
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

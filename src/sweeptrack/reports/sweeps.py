@@ -2,15 +2,20 @@
 
 Compute saved by pruning compares the objective's logged steps: each pruned trial is charged what
 it ran, and credited what a full trial ran (the most steps any finished trial logged).
+
+A RUNNING or STOPPING sweep whose controller stopped beating shows as ``orphaned``, with the time of
+its last heartbeat (see :mod:`sweeptrack.core.liveness`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sweeptrack.core.errors import SweepTrackError
+from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
 from sweeptrack.core.objective import rank_key, rankable
 from sweeptrack.reports.formats import Report, Table, format_time
@@ -24,6 +29,7 @@ __all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SweepSummary:
     sweep: Sweep
+    state: str | None = None  # what to show: ``orphaned`` for a sweep nobody runs; None: its state
     metric: str | None
     goal: Goal | None
     counts: dict[str, int]
@@ -45,7 +51,10 @@ class SweepSummary:
             "id": s.id,
             "name": s.name,
             "experiment": s.experiment,
-            "state": s.state.value,
+            "state": self.state or s.state.value,
+            "controller": None if s.lease is None else f"pid {s.lease.pid} on host {s.lease.host}",
+            "controller since": None if s.lease is None else format_time(s.lease.since),
+            "last heartbeat": None if s.lease is None else format_time(s.lease.heartbeat_at),
             "created": format_time(s.created_at),
             "updated": format_time(s.updated_at),
             "metric": None
@@ -66,8 +75,9 @@ class SweepSummary:
         return Report(tables=(Table(columns=("field", "value"), rows=rows, name="sweep"), spec), data=data)
 
 
-def summarize_sweep(store: Store, ref: str) -> SweepSummary:
-    """Counts, best trial and compute saved by pruning of one sweep."""
+def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) -> SweepSummary:
+    """Counts, best trial and compute saved by pruning of one sweep; ``liveness`` tells whether
+    it is orphaned (default: the standard heartbeat timing)."""
     from sweeptrack.spec.load import load_spec_text
 
     sweep = store.get_sweep(ref)
@@ -84,6 +94,7 @@ def summarize_sweep(store: Store, ref: str) -> SweepSummary:
     run_steps, saved = pruning_steps(runs, name)
     return SweepSummary(
         sweep=sweep,
+        state=(liveness or Liveness()).sweep_state_shown(sweep, _now_ms()),
         metric=name,
         goal=goal,
         counts=counts,
@@ -120,8 +131,11 @@ def pruning_steps(runs: Sequence[Run], metric: str | None) -> tuple[int, int]:
     return ran, saved
 
 
-def sweeps_report(store: Store, sweeps: Sequence[Sweep]) -> Report:
-    """One row per sweep with its trial counts."""
+def sweeps_report(store: Store, sweeps: Sequence[Sweep], liveness: Liveness | None = None) -> Report:
+    """One row per sweep with its trial counts, its state (``orphaned`` when no controller beats
+    for a sweep that is not over) and its controller's last heartbeat."""
+    liveness = liveness or Liveness()
+    now = _now_ms()
     rows: list[tuple[Any, ...]] = []
     for sweep in sweeps:
         runs = store.search_runs(sweep=sweep.id)
@@ -131,7 +145,8 @@ def sweeps_report(store: Store, sweeps: Sequence[Sweep]) -> Report:
                 short_id(sweep.id),
                 sweep.name,
                 sweep.experiment,
-                sweep.state.value,
+                liveness.sweep_state_shown(sweep, now),
+                None if sweep.lease is None else format_time(sweep.lease.heartbeat_at),
                 len({r.trial_number for r in runs}),
                 by[RunStatus.FINISHED],
                 by[RunStatus.PRUNED],
@@ -145,6 +160,7 @@ def sweeps_report(store: Store, sweeps: Sequence[Sweep]) -> Report:
         "name",
         "experiment",
         "state",
+        "heartbeat",
         "trials",
         "finished",
         "pruned",
@@ -153,3 +169,7 @@ def sweeps_report(store: Store, sweeps: Sequence[Sweep]) -> Report:
         "created",
     )
     return Report(tables=(Table(columns=columns, rows=tuple(rows), name="sweeps"),))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -26,6 +26,7 @@ from sweeptrack.core.model import (
     Artifact,
     Dataset,
     Experiment,
+    Lease,
     MetricPoint,
     Run,
     RunStatus,
@@ -102,8 +103,9 @@ class Store(abc.ABC):
         spec: str,
         environment: Mapping[str, Any] | None = None,
         source: str | None = None,
+        lease: Lease | None = None,
     ) -> Sweep:
-        """Create a RUNNING sweep (and its experiment if new)."""
+        """Create a RUNNING sweep (and its experiment if new), held by ``lease`` when given."""
 
     @abc.abstractmethod
     def set_sweep_state(self, sweep_id: str, state: SweepState) -> None:
@@ -112,6 +114,32 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_sweep_trial_cap(self, sweep_id: str, cap: int | None) -> None:
         """Record the trial cap (``--trials``) a sweep runs under, so a resume keeps it."""
+
+    # -- leases and heartbeats (see sweeptrack.core.liveness) ----------------------------------
+    @abc.abstractmethod
+    def acquire_sweep_lease(self, sweep_id: str, lease: Lease, stale_before: int) -> Lease | None:
+        """Take the sweep for the controller ``lease`` names, in one conditional write.
+
+        It is taken when nobody holds it, when its holder's heartbeat is older than
+        ``stale_before`` (ms), or when ``lease``'s host and pid already hold it; then the sweep
+        holds ``lease`` and None is returned. Otherwise nothing is written and the holder's lease
+        is returned. Two controllers racing, in one process or on two machines, never both win.
+        Raises SweepNotFoundError for an unknown sweep.
+        """
+
+    @abc.abstractmethod
+    def heartbeat_sweep(self, sweep_id: str, host: str, pid: int, now: int) -> bool:
+        """While ``host``/``pid`` holds the sweep: set its heartbeat, and that of the sweep's
+        RUNNING runs (the controller writes them), to ``now`` and return True. When another
+        controller holds it, or none does, write nothing and return False."""
+
+    @abc.abstractmethod
+    def release_sweep_lease(self, sweep_id: str, host: str, pid: int) -> None:
+        """Clear the sweep's lease and heartbeat if ``host``/``pid`` holds it; else do nothing."""
+
+    @abc.abstractmethod
+    def heartbeat_runs(self, run_ids: Sequence[str], now: int) -> None:
+        """Set the heartbeat of these runs to ``now``; ids of runs not (yet) written are skipped."""
 
     # -- reads --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -45,6 +45,7 @@ def _base_select() -> Select[Any]:
         t.runs.c.end_time,
         t.runs.c.trial_number,
         t.runs.c.error,
+        t.runs.c.heartbeat_at,
         t.experiments.c.name.label("experiment"),
         t.sweeps.c.uuid.label("sweep_uuid"),
     ).select_from(
@@ -144,6 +145,7 @@ def _to_runs(conn: Connection, rows: Sequence[Any]) -> list[Run]:
             params=params.get(r.id, {}),
             tags=tags.get(r.id, {}),
             metrics=summaries.get(r.id, {}),
+            heartbeat_at=r.heartbeat_at,
         )
         for r in rows
     ]

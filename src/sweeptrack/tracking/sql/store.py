@@ -18,6 +18,7 @@ from sweeptrack.core.model import (
     Artifact,
     Dataset,
     Experiment,
+    Lease,
     MetricPoint,
     Run,
     RunStatus,
@@ -333,6 +334,7 @@ class SqlStore(Store):
         spec: str,
         environment: Mapping[str, Any] | None = None,
         source: str | None = None,
+        lease: Lease | None = None,
     ) -> Sweep:
         with self._write() as conn:
             exp_id = self._experiment_id(conn, experiment)
@@ -345,6 +347,7 @@ class SqlStore(Store):
                 environment=environment,
                 source=source,
                 now=_now_ms(),
+                lease=lease,
             )
         return self.get_sweep(sweep_id)
 
@@ -355,6 +358,29 @@ class SqlStore(Store):
     def set_sweep_trial_cap(self, sweep_id: str, cap: int | None) -> None:
         with self._write() as conn:
             sweeps.set_trial_cap(conn, sweep_id, cap, _now_ms())
+
+    # -- leases and heartbeats ---------------------------------------------------------------
+    def acquire_sweep_lease(self, sweep_id: str, lease: Lease, stale_before: int) -> Lease | None:
+        for _ in range(3):  # a holder that let go between the UPDATE and the read: try again
+            with self._write() as conn:
+                taken, holder = sweeps.acquire_lease(conn, sweep_id, lease, stale_before)
+            if taken or holder is not None:
+                return holder
+        raise StoreError(f"could not take the lease of sweep {sweep_id!r}: it changed hands three times")
+
+    def heartbeat_sweep(self, sweep_id: str, host: str, pid: int, now: int) -> bool:
+        with self._write() as conn:
+            return sweeps.heartbeat(conn, sweep_id, host, pid, now)
+
+    def release_sweep_lease(self, sweep_id: str, host: str, pid: int) -> None:
+        with self._write() as conn:
+            sweeps.release_lease(conn, sweep_id, host, pid)
+
+    def heartbeat_runs(self, run_ids: Sequence[str], now: int) -> None:
+        if not run_ids:
+            return
+        with self._write() as conn:
+            conn.execute(_HEARTBEAT_RUNS, [{"run_uuid": run_id, "now": now} for run_id in run_ids])
 
     # -- reads --------------------------------------------------------------------------------
     def list_experiments(self) -> list[Experiment]:
@@ -441,6 +467,9 @@ _END_RUN = (
     t.runs.update()
     .where(t.runs.c.id == bindparam("pk"))
     .values(status=bindparam("status"), end_time=bindparam("end_time"), error=bindparam("error"))
+)
+_HEARTBEAT_RUNS = (
+    t.runs.update().where(t.runs.c.uuid == bindparam("run_uuid")).values(heartbeat_at=bindparam("now"))
 )
 _UPSERT_PARAMS = text(
     "INSERT INTO params (run_id, key, kind, value, value_num) "

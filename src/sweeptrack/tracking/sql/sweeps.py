@@ -1,4 +1,4 @@
-"""Sweep rows of the SQL store: create, change state, look up."""
+"""Sweep rows of the SQL store: create, change state, look up; a controller's lease on its sweep."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select
+from sqlalchemy import Connection, Row, and_, insert, or_, select
 
 from sweeptrack.core.errors import SweepNotFoundError
-from sweeptrack.core.model import Sweep, SweepState
+from sweeptrack.core.model import Lease, RunStatus, Sweep, SweepState
 from sweeptrack.tracking.sql import schema as t
 
 __all__ = [
+    "acquire_lease",
     "create_sweep",
     "get_sweep",
+    "heartbeat",
     "list_sweeps",
+    "release_lease",
     "set_state",
     "set_trial_cap",
     "sweep_environment",
@@ -33,6 +36,7 @@ def create_sweep(
     environment: Mapping[str, Any] | None,
     source: str | None,
     now: int,
+    lease: Lease | None = None,
 ) -> None:
     conn.execute(
         insert(t.sweeps).values(
@@ -45,7 +49,65 @@ def create_sweep(
             updated_at=now,
             source=source,
             environment=None if environment is None else json.dumps(environment, sort_keys=True, default=str),
+            **_lease_values(lease),
         )
+    )
+
+
+def _lease_values(lease: Lease | None) -> dict[str, Any]:
+    if lease is None:
+        return {}
+    return {
+        "lease_host": lease.host,
+        "lease_pid": lease.pid,
+        "lease_since": lease.since,
+        "heartbeat_at": lease.heartbeat_at,
+    }
+
+
+def acquire_lease(
+    conn: Connection, sweep_id: str, lease: Lease, stale_before: int
+) -> tuple[bool, Lease | None]:
+    """One conditional UPDATE (the database serialises racing ones: one wins, the others match no
+    row): (True, None) when it took the sweep, else (False, the holder's lease); (False, None) when
+    the holder let go between the UPDATE and the read, and trying again may take it."""
+    s = t.sweeps.c
+    free = or_(
+        s.lease_pid.is_(None),
+        s.heartbeat_at.is_(None),
+        s.heartbeat_at < stale_before,
+        and_(s.lease_host == lease.host, s.lease_pid == lease.pid),
+    )
+    done = conn.execute(t.sweeps.update().where(s.uuid == sweep_id, free).values(**_lease_values(lease)))
+    if done.rowcount == 1:
+        return True, None
+    columns = (s.lease_host, s.lease_pid, s.lease_since, s.heartbeat_at)
+    row = conn.execute(select(*columns).where(s.uuid == sweep_id)).first()
+    if row is None:
+        raise SweepNotFoundError(f"no sweep with id {sweep_id!r}")
+    return False, _to_lease(row)
+
+
+def heartbeat(conn: Connection, sweep_id: str, host: str, pid: int, now: int) -> bool:
+    s = t.sweeps.c
+    ours = and_(s.uuid == sweep_id, s.lease_host == host, s.lease_pid == pid)
+    if conn.execute(t.sweeps.update().where(ours).values(heartbeat_at=now)).rowcount != 1:
+        return False
+    pk = select(s.id).where(s.uuid == sweep_id).scalar_subquery()
+    r = t.runs.c
+    conn.execute(
+        t.runs.update().where(r.sweep_id == pk, r.status == RunStatus.RUNNING.value).values(heartbeat_at=now)
+    )
+    return True
+
+
+def release_lease(conn: Connection, sweep_id: str, host: str, pid: int) -> None:
+    s = t.sweeps.c
+    ours = and_(s.uuid == sweep_id, s.lease_host == host, s.lease_pid == pid)
+    conn.execute(
+        t.sweeps.update()
+        .where(ours)
+        .values(lease_host=None, lease_pid=None, lease_since=None, heartbeat_at=None)
     )
 
 
@@ -83,6 +145,10 @@ def _select() -> Any:
         s.created_at,
         s.updated_at,
         s.trial_cap,
+        s.lease_host,
+        s.lease_pid,
+        s.lease_since,
+        s.heartbeat_at,
         t.experiments.c.name.label("experiment"),
     ).join_from(t.sweeps, t.experiments, t.experiments.c.id == s.experiment_id)
 
@@ -98,7 +164,16 @@ def _to_sweep(row: Row[Any]) -> Sweep:
         updated_at=row.updated_at or row.created_at,
         source=row.source,
         trial_cap=row.trial_cap,
+        lease=_to_lease(row),
     )
+
+
+def _to_lease(row: Any) -> Lease | None:
+    if row.lease_pid is None or row.lease_host is None:
+        return None
+    since = row.lease_since if row.lease_since is not None else 0
+    beat = row.heartbeat_at if row.heartbeat_at is not None else since
+    return Lease(host=row.lease_host, pid=row.lease_pid, since=since, heartbeat_at=beat)
 
 
 def list_sweeps(conn: Connection, experiment: str | None) -> list[Sweep]:
