@@ -229,7 +229,7 @@ def test_two_resumes_at_once_run_one_controller(db: str, store: SqlStore, tmp_pa
     sweep = the_sweep(store, "raced")
     assert sweep is not None and sweep.state is SweepState.STOPPED and sweep.lease is None
 
-    procs = [start("sweep", "resume", "raced", db=db, cwd=work, env=env) for _ in range(2)]
+    procs = [start("sweep", "resume", "raced", "--trials", "6", db=db, cwd=work, env=env) for _ in range(2)]
     results = [(proc, *proc.communicate(timeout=240)) for proc in procs]
 
     (winner,) = [(p, out, err) for p, out, err in results if p.returncode == 0]

@@ -322,7 +322,7 @@ def test_a_resumed_sweep_runs_past_the_trial_that_sends_a_bad_value(url: str, tm
     spec = write(tmp_path, "s.yaml", SPEC.format(fn="unchecked", how="step"))
     code, _, err = cli("--db", url, "sweep", "run", str(spec), "--trials", "1", cwd=tmp_path)
     assert code == 0, err
-    code, out, err = cli("--db", url, "sweep", "resume", "guarded", cwd=tmp_path)
+    code, out, err = cli("--db", url, "sweep", "resume", "guarded", "--trials", "3", cwd=tmp_path)
     assert code == 0 and "Traceback" not in err, err
     assert "sweep guarded (" in out and "finished: 3 trials, 2 finished, 0 pruned, 1 failed" in out
     with SqlStore(url) as store:
