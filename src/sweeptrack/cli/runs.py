@@ -45,8 +45,10 @@ def list_runs(
     fmt: Format,
 ) -> None:
     """List runs, newest first. A running run whose heartbeat stopped shows as crashed."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.runs import runs_report
 
+    note_repeated_name(cli, sweep)
     found = cli.store.search_runs(
         experiment=experiment,
         sweep=None if sweep is None else cli.store.get_sweep(sweep).id,

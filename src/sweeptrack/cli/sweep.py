@@ -237,9 +237,11 @@ def resume(
 
     Trials interrupted by Ctrl-C, SIGTERM or a killed controller run again with their configs;
     the next trials get the configs the sweep would have sampled without the interruption."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.controller.session import resume_spec
     from sweeptrack.spec.model import ExecutorType
 
+    note_repeated_name(cli, ref)
     spec = resume_spec(cli.store, ref)
     if address is not None and spec.executor.type is ExecutorType.RAY:
         spec = _with_executor(spec, None, address)
@@ -266,8 +268,10 @@ def list_(cli: CliContext, experiment: str | None, fmt: Format) -> None:
 @pass_cli
 def show(cli: CliContext, ref: str, fmt: Format) -> None:
     """A sweep's spec, state, counts, best trial and the compute pruning saved."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.sweeps import summarize_sweep
 
+    note_repeated_name(cli, ref)
     emit(summarize_sweep(cli.store, ref, cli.liveness).report(), fmt)
 
 

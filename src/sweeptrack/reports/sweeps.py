@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sweeptrack.core.errors import SweepTrackError
@@ -23,7 +24,7 @@ from sweeptrack.reports.runs import short_id
 from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.store import Store
 
-__all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
+__all__ = ["SweepSummary", "pruning_steps", "repeated_name_note", "summarize_sweep", "sweeps_report"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +170,24 @@ def sweeps_report(store: Store, sweeps: Sequence[Sweep], liveness: Liveness | No
         "created",
     )
     return Report(tables=(Table(columns=columns, rows=tuple(rows), name="sweeps"),))
+
+
+def repeated_name_note(named: Sequence[Sweep], now_ms: int | None = None) -> str | None:
+    """The line that says which of several sweeps with one name a command takes: the first of
+    ``named`` (newest first, as ``Store.sweeps_named`` gives them); None for fewer than two.
+
+    Its start is local time, with the date when it is not today (at ``now_ms``).
+
+    Example:
+        ``2 sweeps named quickstart; using the newest, 4c5bde2e, started 10:42``
+    """
+    if len(named) < 2:
+        return None
+    newest = named[0]
+    started = datetime.fromtimestamp(newest.created_at / 1000).astimezone()
+    today = datetime.fromtimestamp((_now_ms() if now_ms is None else now_ms) / 1000).astimezone().date()
+    when = started.strftime("%H:%M" if started.date() == today else "%Y-%m-%d %H:%M")
+    return f"{len(named)} sweeps named {newest.name}; using the newest, {short_id(newest.id)}, started {when}"
 
 
 def _now_ms() -> int:
