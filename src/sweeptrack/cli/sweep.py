@@ -162,12 +162,17 @@ def run(
 
 def resume_command(db: str, ref: str) -> str:
     """The command that resumes a sweep, quoted for a POSIX shell (``--db`` unless the default)."""
+    return sweeptrack_command(db, "sweep", "resume", ref)
+
+
+def sweeptrack_command(db: str, *args: str) -> str:
+    """A sweeptrack command quoted for a POSIX shell, with ``--db`` unless it is the default."""
     import shlex
 
     from sweeptrack.cli.main import DEFAULT_DB
 
     database = [] if db == DEFAULT_DB else ["--db", db]
-    return shlex.join(["sweeptrack", *database, "sweep", "resume", ref])
+    return shlex.join(["sweeptrack", *database, *args])
 
 
 def _sweep_ref(cli: CliContext, sweep_id: str, name: str) -> str:
@@ -272,7 +277,8 @@ def show(cli: CliContext, ref: str, fmt: Format) -> None:
     from sweeptrack.reports.sweeps import summarize_sweep
 
     note_repeated_name(cli, ref)
-    emit(summarize_sweep(cli.store, ref, cli.liveness).report(), fmt)
+    logs = sweeptrack_command(cli.db, "runs", "logs")
+    emit(summarize_sweep(cli.store, ref, cli.liveness, logs_command=logs).report(), fmt)
 
 
 @sweep.command()
