@@ -97,6 +97,7 @@ class Controller:
         self.budget = budget  # what this run may dispatch (with --trials)
         self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
         self.ledger = ledger or Ledger()
+        self._done_before = self.ledger.counts.done  # restored on resume: no part of this run's pace
         self.on_progress = on_progress
         self.python = python
         self.function = function  # what trials run when the spec names no entrypoint or program
@@ -536,10 +537,13 @@ class Controller:
         )
 
     def _eta(self, counts: Counts, elapsed: float) -> float | None:
-        if self.budget is None or counts.done == 0:
+        """None until a trial ended in this run: a resumed sweep's restored counts say nothing
+        of how fast this run goes."""
+        done_here = counts.done - self._done_before
+        if self.budget is None or done_here <= 0:
             return None
         remaining = max(self.budget - counts.done, 0)
-        return elapsed / counts.done * remaining
+        return elapsed / done_here * remaining
 
     def _result(self) -> SweepResult:
         counts = self.ledger.counts
