@@ -23,6 +23,7 @@ from .conftest import SpecWriter, sweeptrack_cli
 GRID = """
 name: {name}
 method: grid
+parallel: 1
 metric: {{name: loss, goal: minimize}}
 entrypoint: trialfns:quadratic
 parameters:
