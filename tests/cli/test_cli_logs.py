@@ -226,3 +226,45 @@ def test_follow_streams_a_running_trials_output_until_it_ends(tmp_path: Path) ->
                     if pipe is not None and not pipe.closed:
                         pipe.close()
                 proc.wait(timeout=30)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_running_ray_trial_says_where_its_output_is(ray_cluster: object, tmp_path: Path) -> None:
+    address = str(ray_cluster.address)  # type: ignore[attr-defined]
+    (tmp_path / "trials.py").write_text(TRIALS)
+    spec = GATED.replace("GATES", str(tmp_path)) + f'executor: {{type: ray, address: "{address}"}}\n'
+    (tmp_path / "gated.yaml").write_text(spec)
+    sweep = subprocess.Popen(
+        [EXE, "sweep", "run", "gated.yaml"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        db = tmp_path / "sweeptrack.db"
+
+        def running() -> list[str]:
+            if not db.exists():
+                return []
+            with SqlStore(f"sqlite:///{db}") as store:
+                return [r.id for r in store.search_runs() if r.status is RunStatus.RUNNING]
+
+        wait_for(lambda: bool(running()), "the trial to run", timeout=120)
+        (run_id,) = running()
+        done = sweeptrack(tmp_path, "runs", "logs", "gated-0", "--follow", expect=2)
+        assert done.stderr == (
+            f"error: run gated-0 ({run_id[:8]}) is running and its output is not readable here: "
+            "it runs on a Ray worker node, and its output is stored when it ends\n"
+        )
+        for epoch in range(3):
+            (tmp_path / f"go-{epoch}").touch()
+        _, err = sweep.communicate(timeout=120)
+        assert sweep.returncode == 0, err
+        assert sweeptrack(tmp_path, "runs", "logs", "gated-0").stdout == "epoch 0\nepoch 1\nepoch 2\n"
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.communicate()
