@@ -94,7 +94,8 @@ def chatty(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "trials.py").write_text(TRIALS)
     (folder / "chatty.yaml").write_text(CHATTY)
     sweeptrack(folder, "sweep", "run", "chatty.yaml")
-    with st.start_run(experiment="plain", name="plain-script", db=f"sqlite:///{folder}/sweeptrack.db"):
+    db = f"sqlite:///{folder}/sweeptrack.db"
+    with st.start_run(experiment="plain", name="plain-script", db=db, capture_environment=False):
         st.log_metric("loss", 0.5, step=0)
     return folder
 
@@ -134,11 +135,11 @@ def test_sweep_show_lists_failed_trials_with_reason_and_logs_command(chatty: Pat
 
 def test_runs_show_leaves_out_empty_sections(chatty: Path) -> None:
     plain = sweeptrack(chatty, "runs", "show", "plain-script", "--format", "md").stdout
-    assert "Metrics" in plain and "Environment" in plain
-    for empty in ("Params", "Tags", "Datasets", "Artifacts"):
+    assert "Metrics" in plain
+    for empty in ("Params", "Tags", "Datasets", "Environment", "Artifacts"):
         assert empty not in plain
     trial = sweeptrack(chatty, "runs", "show", "chatty-0", "--format", "md").stdout
-    assert "Params" in trial and "Artifacts" in trial and "logs/output.log" in trial
+    assert "Params" in trial and "Environment" in trial and "logs/output.log" in trial
     shown = json.loads(sweeptrack(chatty, "runs", "show", "plain-script", "--format", "json").stdout)
     assert shown["datasets"] == [] and shown["artifacts"] == []  # JSON keeps every section
 
@@ -215,8 +216,9 @@ def test_follow_streams_a_running_trials_output_until_it_ends(tmp_path: Path) ->
         assert err.endswith(") ended finished\n"), err
         _, sweep_err = sweep.communicate(timeout=60)
         assert sweep.returncode == 0, sweep_err
-        # Ended, the same command prints the stored output.
+        # Ended, the same command prints the stored output; the note of the live log is gone.
         assert sweeptrack(tmp_path, "runs", "logs", "gated-0").stdout == "epoch 0\nepoch 1\nepoch 2\n"
+        assert not (tmp_path / "artifacts" / "live").exists()
     finally:
         for proc in (follower, sweep):
             if proc is not None and proc.poll() is None:

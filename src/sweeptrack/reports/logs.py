@@ -94,7 +94,8 @@ def run_output(store: Store, artifacts: ArtifactRoot, ref: str) -> RunOutput:
     run = store.get_run(store.resolve_run(ref))
     live = LiveLogs(artifacts.root).find(run.id) if run.status is RunStatus.RUNNING else None
     deadline = time.monotonic() + _NOTE_WAIT_S
-    while run.status is RunStatus.RUNNING and live is None and time.monotonic() < deadline:
+    trial = run.sweep_id is not None  # a plain script's output is never captured: no wait
+    while trial and run.status is RunStatus.RUNNING and live is None and time.monotonic() < deadline:
         time.sleep(_POLL_S)  # a trial that just ended: its note is gone, its end is on its way
         run = store.get_run(run.id)
         live = LiveLogs(artifacts.root).find(run.id) if run.status is RunStatus.RUNNING else None
