@@ -38,7 +38,7 @@ def gated(params):
     # Prints a line, then waits for the test's go-N file: the test sees each line before the next exists.
     deadline = time.monotonic() + 60
     for epoch in range(3):
-        print(f"epoch {epoch}", flush=True)
+        print(f"epoch {epoch}")  # no flush: each line reaches the log as it is printed
         gate = pathlib.Path(params["gates"]) / f"go-{epoch}"
         while not gate.exists():
             if time.monotonic() > deadline:
@@ -70,7 +70,11 @@ EXE = str(Path(sys.executable).with_name("sweeptrack"))
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("SWEEPTRACK_DB", "SWEEPTRACK_ARTIFACTS")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SWEEPTRACK_DB", "SWEEPTRACK_ARTIFACTS", "PYTHONUNBUFFERED")
+    }
 
 
 def sweeptrack(folder: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
