@@ -36,10 +36,12 @@ def leaderboard(
     fmt: Format,
 ) -> None:
     """Rank runs by a metric, best first, with the params that vary among them."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.core.model import Goal
     from sweeptrack.reports.leaderboard import leaderboard as build_leaderboard
     from sweeptrack.tracking.query import Summary
 
+    note_repeated_name(cli, sweep)
     found = None if sweep is None else cli.store.get_sweep(sweep)
     chosen = Goal(goal.lower()) if goal else None
     if metric is None:

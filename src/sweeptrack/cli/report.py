@@ -94,6 +94,9 @@ def report(
     """
     if ref is None and experiment is None:
         raise click.UsageError("give a SWEEP, or --experiment with --metric")
+    from sweeptrack.cli.names import note_repeated_name
+
+    note_repeated_name(cli, ref)
     from sweeptrack.reports.report.worker import AnalysisWorker
 
     # Started first: the child imports what the importances need while this process reads.

@@ -45,8 +45,10 @@ def list_runs(
     fmt: Format,
 ) -> None:
     """List runs, newest first. A running run whose heartbeat stopped shows as crashed."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.runs import runs_report
 
+    note_repeated_name(cli, sweep)
     found = cli.store.search_runs(
         experiment=experiment,
         sweep=None if sweep is None else cli.store.get_sweep(sweep).id,
@@ -124,3 +126,44 @@ def end(cli: CliContext, run: str, status: str) -> None:
     ended = RunStatus(status.lower())
     cli.store.end_run(found.id, ended, int(time.time() * 1000), ENDED_BY_HAND)
     click.echo(f"{label} ended {ended.value} by hand")
+
+
+@runs.command("logs")
+@click.argument("run")
+@click.option("--follow", "-f", is_flag=True, help="Stream a running trial's output until it ends.")
+@click.option("--tail", "-n", type=click.IntRange(min=0), metavar="N", help="Only the last N lines.")
+@click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@pass_cli
+def logs(cli: CliContext, run: str, follow: bool, tail: int | None, artifacts: str | None) -> None:
+    """Print a sweep trial's captured stdout and stderr; --follow streams a running one's.
+
+    RUN is a run id, a unique id prefix or a run name. A running trial's output so far is printed
+    from its live log, on the machine where its sweep runs (the local executor).
+    """
+    import sys
+
+    from sweeptrack.core.errors import SweepTrackError
+    from sweeptrack.core.model import RunStatus
+    from sweeptrack.reports.logs import Follow, last_lines, run_output
+    from sweeptrack.tracking.artifacts import ArtifactRoot, default_artifact_root
+
+    root = ArtifactRoot(default_artifact_root(cli.db, artifacts))
+    output = run_output(cli.store, root, run)
+    out = sys.stdout.buffer
+    if output.run.status is not RunStatus.RUNNING or output.live is None or not follow:
+        # An ended run's stored output, or a running trial's output so far.
+        text = output.live_text() if output.run.status is RunStatus.RUNNING else output.ended_text()
+        if not text:
+            click.echo(f"{output.label} printed nothing", err=True)
+        out.write(last_lines(text, tail))
+        out.flush()
+        return
+    follower = Follow(
+        store=cli.store, output=output, artifacts=root, out=out, liveness=cli.liveness, tail=tail
+    )
+    ended = follower.follow()
+    if ended is None:
+        raise SweepTrackError(
+            f"{output.label} stopped beating (its sweep's controller is gone); stopped following"
+        )
+    click.echo(f"{output.label} ended {ended.status.value}", err=True)

@@ -162,12 +162,17 @@ def run(
 
 def resume_command(db: str, ref: str) -> str:
     """The command that resumes a sweep, quoted for a POSIX shell (``--db`` unless the default)."""
+    return sweeptrack_command(db, "sweep", "resume", ref)
+
+
+def sweeptrack_command(db: str, *args: str) -> str:
+    """A sweeptrack command quoted for a POSIX shell, with ``--db`` unless it is the default."""
     import shlex
 
     from sweeptrack.cli.main import DEFAULT_DB
 
     database = [] if db == DEFAULT_DB else ["--db", db]
-    return shlex.join(["sweeptrack", *database, "sweep", "resume", ref])
+    return shlex.join(["sweeptrack", *database, *args])
 
 
 def _sweep_ref(cli: CliContext, sweep_id: str, name: str) -> str:
@@ -237,9 +242,11 @@ def resume(
 
     Trials interrupted by Ctrl-C, SIGTERM or a killed controller run again with their configs;
     the next trials get the configs the sweep would have sampled without the interruption."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.controller.session import resume_spec
     from sweeptrack.spec.model import ExecutorType
 
+    note_repeated_name(cli, ref)
     spec = resume_spec(cli.store, ref)
     if address is not None and spec.executor.type is ExecutorType.RAY:
         spec = _with_executor(spec, None, address)
@@ -266,9 +273,12 @@ def list_(cli: CliContext, experiment: str | None, fmt: Format) -> None:
 @pass_cli
 def show(cli: CliContext, ref: str, fmt: Format) -> None:
     """A sweep's spec, state, counts, best trial and the compute pruning saved."""
+    from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.sweeps import summarize_sweep
 
-    emit(summarize_sweep(cli.store, ref, cli.liveness).report(), fmt)
+    note_repeated_name(cli, ref)
+    logs = sweeptrack_command(cli.db, "runs", "logs")
+    emit(summarize_sweep(cli.store, ref, cli.liveness, logs_command=logs).report(), fmt)
 
 
 @sweep.command()

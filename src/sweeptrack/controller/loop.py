@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -50,7 +51,7 @@ from sweeptrack.executors.base import (
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
 from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
-from sweeptrack.tracking.output import store_output
+from sweeptrack.tracking.output import OUTPUT_ARTIFACT, LiveLogs, store_output
 from sweeptrack.tracking.store import Store
 from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
 
@@ -59,6 +60,7 @@ __all__ = ["Controller", "SweepProgress", "SweepResult"]
 _FLUSH_EVERY_S = 0.25
 _STOP_CHECK_EVERY_S = 1.0
 _TAIL = 4000
+_HOST = socket.gethostname()  # where a running trial's live log is (``runs logs --follow``)
 
 
 class Controller:
@@ -91,9 +93,11 @@ class Controller:
         self.cwd = cwd
         self._search_path = _search_path(cwd, spec.base_dir)  # resolved once, not per trial
         self.artifacts = artifacts
+        self._live_logs = LiveLogs(artifacts.root)  # where `runs logs --follow` finds a trial's output
         self.budget = budget  # what this run may dispatch (with --trials)
         self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
         self.ledger = ledger or Ledger()
+        self._done_before = self.ledger.counts.done  # restored on resume: no part of this run's pace
         self.on_progress = on_progress
         self.python = python
         self.function = function  # what trials run when the spec names no entrypoint or program
@@ -230,6 +234,7 @@ class Controller:
         # through this loop, after that transaction; a controller killed in between leaves no run,
         # and a resumed sweep runs that number again. A staged trial is written when it starts.
         self.executor.submit(self._request(run_id, number, name, asked.params))
+        self._live_logs.note(run_id, _HOST, self.executor.live_log(run_id))
         trial = Running(
             run_id=run_id,
             number=number,
@@ -315,6 +320,7 @@ class Controller:
         its number runs again (at once, or when the sweep is resumed)."""
         del self.ledger.running[trial.run_id]
         drop_args_dir(self.artifacts.root, trial.run_id)
+        self._live_logs.drop(trial.run_id)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
         self.ledger.pending.appendleft(trial.again())
 
@@ -356,6 +362,7 @@ class Controller:
                 self.metric_check.saw(trial.run_id, taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
+        self._live_logs.drop(trial.run_id)
         drop_args_dir(self.artifacts.root, trial.run_id)
         if trial.interrupted and status in (RunStatus.FINISHED, RunStatus.PRUNED):
             trial.stop_reason = None  # it ended (or was pruned) before the stop reached it: a result
@@ -437,7 +444,7 @@ class Controller:
         if not log_path.is_file() or log_path.stat().st_size == 0:
             return
         try:
-            artifact = store_output(self.artifacts, log_path, "logs/output.log")  # capped
+            artifact = store_output(self.artifacts, log_path, OUTPUT_ARTIFACT)  # capped
         except SweepTrackError:
             return
         self._pending_events.append(ArtifactLogged(run_id=run_id, artifact=artifact))
@@ -484,6 +491,7 @@ class Controller:
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
             drop_args_dir(self.artifacts.root, trial.run_id)
+            self._live_logs.drop(trial.run_id)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
                 if trial.interrupted:
@@ -529,10 +537,13 @@ class Controller:
         )
 
     def _eta(self, counts: Counts, elapsed: float) -> float | None:
-        if self.budget is None or counts.done == 0:
+        """None until a trial ended in this run: a resumed sweep's restored counts say nothing
+        of how fast this run goes."""
+        done_here = counts.done - self._done_before
+        if self.budget is None or done_here <= 0:
             return None
         remaining = max(self.budget - counts.done, 0)
-        return elapsed / counts.done * remaining
+        return elapsed / done_here * remaining
 
     def _result(self) -> SweepResult:
         counts = self.ledger.counts

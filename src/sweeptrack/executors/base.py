@@ -96,6 +96,12 @@ class Executor(abc.ABC):
         """Stop a running trial (timeout, sweep stop); it finishes with ``status``."""
 
     @abc.abstractmethod
+    def live_log(self, trial_id: str) -> str | None:
+        """The file on this machine where a submitted trial's output (stdout and stderr) grows
+        while it runs, or None where the output stays on a worker node until the trial ends (its
+        TrialFinished's ``log_path`` then has it)."""
+
+    @abc.abstractmethod
     def shutdown(self) -> None:
         """Stop every trial and worker; no message is delivered afterwards."""
 

@@ -184,6 +184,9 @@ class LocalExecutor(Executor):
     def running(self) -> int:
         return len(self._trials)
 
+    def live_log(self, trial_id: str) -> str | None:
+        return str((self.log_dir / f"{trial_id}.log").absolute())
+
     def check(self, resources: Resources) -> None:
         self._pool.check(resources)
 

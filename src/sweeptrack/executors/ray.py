@@ -155,6 +155,9 @@ class RayExecutor(Executor):
     def running(self) -> int:
         return len(self._trials)
 
+    def live_log(self, trial_id: str) -> str | None:
+        return None  # the output grows on the trial's node; it is copied back when the trial ends
+
     def submit(self, request: TrialRequest) -> None:
         """Start ``request`` on a free slot (or as soon as one is free).
 

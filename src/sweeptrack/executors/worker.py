@@ -22,6 +22,7 @@ import contextlib
 import faulthandler
 import importlib
 import inspect
+import io
 import json
 import os
 import signal
@@ -179,12 +180,19 @@ def _redirected(log_path: str) -> Iterator[None]:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    # Each printed line reaches the log as it is printed, for `sweeptrack runs logs --follow`.
+    relined = [s for s in saved_streams if isinstance(s, io.TextIOWrapper) and not s.line_buffering]
+    for stream in relined:
+        stream.reconfigure(line_buffering=True)
     try:
         yield
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        for stream in relined:
+            with contextlib.suppress(Exception):
+                stream.reconfigure(line_buffering=False)
         sys.stdout, sys.stderr = saved_streams
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)

@@ -97,8 +97,10 @@ class RunDetails:
     status: str | None = None  # what to show: ``crashed`` for a dead RUNNING run; None: the status
 
     def report(self) -> Report:
-        """Sections as tables; JSON gets one object with the same sections."""
-        return Report(tables=self._tables(), data=self._data())
+        """Sections as tables, an empty one left out (a run without datasets gets no datasets
+        table); JSON gets one object with every section, empty ones too."""
+        overview, *sections = self._tables()
+        return Report(tables=(overview, *(table for table in sections if table.rows)), data=self._data())
 
     def _overview(self) -> dict[str, Any]:
         run = self.run

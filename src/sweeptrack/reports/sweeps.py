@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sweeptrack.core.errors import SweepTrackError
@@ -23,7 +24,30 @@ from sweeptrack.reports.runs import short_id
 from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.store import Store
 
-__all__ = ["SweepSummary", "pruning_steps", "summarize_sweep", "sweeps_report"]
+__all__ = [
+    "FailedTrial",
+    "SweepSummary",
+    "one_line_reason",
+    "pruning_steps",
+    "repeated_name_note",
+    "summarize_sweep",
+    "sweeps_report",
+]
+
+_FAILED_SHOWN = 20  # failed trials listed by ``sweep show``; the rest are counted
+_REASON_WIDTH = 160
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedTrial:
+    """A trial that failed, why in one line, and the command that prints its output (None when
+    none was captured)."""
+
+    number: int | None
+    run: str
+    run_id: str
+    reason: str
+    logs: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +63,8 @@ class SweepSummary:
     steps_saved: int
     warnings: tuple[str, ...] = ()  # e.g. the first finished trial never logged the metric
     pruning_note: str | None = None  # set when the pruner never got a value
+    failed: tuple[FailedTrial, ...] = ()  # the first few failed trials, by number
+    failed_more: int = 0  # failed trials beyond those
 
     @property
     def saved_fraction(self) -> float:
@@ -71,13 +97,32 @@ class SweepSummary:
         }
         rows = tuple((key, value) for key, value in overview.items())
         spec = Table(columns=("spec",), rows=tuple((line,) for line in s.spec.splitlines()), name="spec")
-        data = {**overview, "spec": s.spec}
-        return Report(tables=(Table(columns=("field", "value"), rows=rows, name="sweep"), spec), data=data)
+        failed = [
+            {"trial": f.number, "run": f.run, "run_id": f.run_id, "reason": f.reason, "logs": f.logs}
+            for f in self.failed
+        ]
+        data = {**overview, "failed trials": failed, "spec": s.spec}
+        tables = [Table(columns=("field", "value"), rows=rows, name="sweep")]
+        if self.failed:
+            query = f"sweeptrack runs list --sweep {s.id[:8]} -f \"status = 'failed'\""
+            more = f" (and {self.failed_more} more: {query})"
+            tables.append(
+                Table(
+                    columns=("trial", "run", "reason", "output"),
+                    rows=tuple((f.number, f.run, f.reason, f.logs) for f in self.failed),
+                    title="Failed trials" + (more if self.failed_more else ""),
+                    name="failed",
+                )
+            )
+        return Report(tables=(*tables, spec), data=data)
 
 
-def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) -> SweepSummary:
-    """Counts, best trial and compute saved by pruning of one sweep; ``liveness`` tells whether
-    it is orphaned (default: the standard heartbeat timing)."""
+def summarize_sweep(
+    store: Store, ref: str, liveness: Liveness | None = None, *, logs_command: str = "sweeptrack runs logs"
+) -> SweepSummary:
+    """Counts, best trial, compute saved by pruning and failed trials of one sweep; ``liveness``
+    tells whether it is orphaned (default: the standard heartbeat timing); each failed trial
+    whose output was captured gets ``logs_command`` with its run's short id."""
     from sweeptrack.spec.load import load_spec_text
 
     sweep = store.get_sweep(ref)
@@ -91,6 +136,10 @@ def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) ->
     goal = spec.metric.goal if spec is not None and ranked else None
     counts = {status.value: sum(1 for r in runs if r.status is status) for status in RunStatus}
     best, value = _best(runs, spec)
+    failed = sorted(
+        (r for r in runs if r.status is RunStatus.FAILED),
+        key=lambda r: (r.trial_number if r.trial_number is not None else -1, r.start_time),
+    )
     run_steps, saved = pruning_steps(runs, name)
     return SweepSummary(
         sweep=sweep,
@@ -104,7 +153,43 @@ def summarize_sweep(store: Store, ref: str, liveness: Liveness | None = None) ->
         steps_saved=saved,
         warnings=tuple(dict.fromkeys(r.tags[WARNING_TAG] for r in runs if WARNING_TAG in r.tags)),
         pruning_note=next((r.tags[PRUNING_TAG] for r in runs if PRUNING_TAG in r.tags), None),
+        failed=_failed_trials(store, failed[:_FAILED_SHOWN], logs_command),
+        failed_more=max(len(failed) - _FAILED_SHOWN, 0),
     )
+
+
+def _failed_trials(store: Store, runs: Sequence[Run], logs_command: str) -> tuple[FailedTrial, ...]:
+    from sweeptrack.tracking.output import OUTPUT_ARTIFACT
+
+    shown = []
+    for run in runs:
+        captured = any(a.path == OUTPUT_ARTIFACT for a in store.list_artifacts(run.id))
+        shown.append(
+            FailedTrial(
+                number=run.trial_number,
+                run=run.name,
+                run_id=run.id,
+                reason=one_line_reason(run.error),
+                logs=f"{logs_command} {short_id(run.id)}" if captured else None,
+            )
+        )
+    return tuple(shown)
+
+
+def one_line_reason(error: str | None) -> str:
+    """Why a run failed, in one line: a traceback's last line (the exception), else the first
+    line of the error.
+
+    Example:
+        >>> one_line_reason("Traceback (most recent call last):\n  File ...\nValueError: diverged")
+        'ValueError: diverged'
+    """
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return "no error was recorded"
+    traceback = any(line.startswith("Traceback (most recent call last)") for line in lines)
+    reason = lines[-1] if traceback else lines[0]
+    return reason if len(reason) <= _REASON_WIDTH else reason[: _REASON_WIDTH - 3] + "..."
 
 
 def _best(runs: Sequence[Run], spec: SweepSpec | None) -> tuple[Run | None, float | None]:
@@ -169,6 +254,24 @@ def sweeps_report(store: Store, sweeps: Sequence[Sweep], liveness: Liveness | No
         "created",
     )
     return Report(tables=(Table(columns=columns, rows=tuple(rows), name="sweeps"),))
+
+
+def repeated_name_note(named: Sequence[Sweep], now_ms: int | None = None) -> str | None:
+    """The line that says which of several sweeps with one name a command takes: the first of
+    ``named`` (newest first, as ``Store.sweeps_named`` gives them); None for fewer than two.
+
+    Its start is local time, with the date when it is not today (at ``now_ms``).
+
+    Example:
+        ``2 sweeps named quickstart; using the newest, 4c5bde2e, started 10:42``
+    """
+    if len(named) < 2:
+        return None
+    newest = named[0]
+    started = datetime.fromtimestamp(newest.created_at / 1000).astimezone()
+    today = datetime.fromtimestamp((_now_ms() if now_ms is None else now_ms) / 1000).astimezone().date()
+    when = started.strftime("%H:%M" if started.date() == today else "%Y-%m-%d %H:%M")
+    return f"{len(named)} sweeps named {newest.name}; using the newest, {short_id(newest.id)}, started {when}"
 
 
 def _now_ms() -> int:

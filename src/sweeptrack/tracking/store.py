@@ -191,6 +191,11 @@ class Store(abc.ABC):
     def list_sweeps(self, experiment: str | None = None) -> list[Sweep]:
         """Sweeps, newest first."""
 
+    def sweeps_named(self, name: str) -> list[Sweep]:
+        """The sweeps named ``name``, newest first (the first is the one :meth:`get_sweep` takes
+        for the name); empty when none is. Stores override it with a query of their own."""
+        return [sweep for sweep in self.list_sweeps() if sweep.name == name]
+
     def close(self) -> None:  # noqa: B027 - closing is optional for stores that hold nothing
         """Release connections."""
 

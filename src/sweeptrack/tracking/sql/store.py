@@ -425,6 +425,10 @@ class SqlStore(Store):
         with self._read() as conn:
             return sweeps.list_sweeps(conn, experiment)
 
+    def sweeps_named(self, name: str) -> list[Sweep]:
+        with self._read() as conn:
+            return sweeps.sweeps_named(conn, name)
+
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         with self._read() as conn:
             return reads.metric_history(conn, run_id, key)

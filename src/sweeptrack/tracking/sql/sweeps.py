@@ -23,6 +23,7 @@ __all__ = [
     "set_trial_cap",
     "sweep_environment",
     "sweep_pk",
+    "sweeps_named",
 ]
 
 
@@ -181,6 +182,13 @@ def list_sweeps(conn: Connection, experiment: str | None) -> list[Sweep]:
     if experiment is not None:
         stmt = stmt.where(t.experiments.c.name == experiment)
     return [_to_sweep(row) for row in conn.execute(stmt)]
+
+
+def sweeps_named(conn: Connection, name: str) -> list[Sweep]:
+    """The sweeps named ``name``, newest first: the first is what :func:`get_sweep` takes."""
+    s = t.sweeps.c
+    rows = conn.execute(_select().where(s.name == name.strip()).order_by(s.created_at.desc(), s.id.desc()))
+    return [_to_sweep(row) for row in rows]
 
 
 def get_sweep(conn: Connection, ref: str) -> Sweep:
