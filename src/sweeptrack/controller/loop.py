@@ -12,20 +12,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import signal
 import socket
-import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_env
+from sweeptrack.controller.command_files import drop_args_dir
 from sweeptrack.controller.guard import EventGuard
 from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
+from sweeptrack.controller.requests import RequestBuilder
 from sweeptrack.controller.signals import signal_cause, signals_as_stop
 from sweeptrack.controller.trials import Counts, Ledger, Pending, Running, interrupted
 from sweeptrack.core.errors import SweepTrackError
@@ -45,7 +44,6 @@ from sweeptrack.executors.base import (
     TrialEvents,
     TrialFinished,
     TrialMessage,
-    TrialRequest,
     TrialStarted,
 )
 from sweeptrack.search import Asked, Outcome, Search, SearchExhausted
@@ -53,7 +51,6 @@ from sweeptrack.spec.model import PRUNING_TAG, WARNING_TAG, SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.output import OUTPUT_ARTIFACT, LiveLogs, store_output
 from sweeptrack.tracking.store import Store
-from sweeptrack.tracking.sysmetrics import ENV_INTERVAL
 
 __all__ = ["Controller", "SweepProgress", "SweepResult"]
 
@@ -91,7 +88,6 @@ class Controller:
         self.sweep_id = sweep_id
         self.name = name
         self.cwd = cwd
-        self._search_path = _search_path(cwd, spec.base_dir)  # resolved once, not per trial
         self.artifacts = artifacts
         self._live_logs = LiveLogs(artifacts.root)  # where `runs logs --follow` finds a trial's output
         self.budget = budget  # what this run may dispatch (with --trials)
@@ -99,8 +95,7 @@ class Controller:
         self.ledger = ledger or Ledger()
         self._done_before = self.ledger.counts.done  # restored on resume: no part of this run's pace
         self.on_progress = on_progress
-        self.python = python
-        self.function = function  # what trials run when the spec names no entrypoint or program
+        self._requests = RequestBuilder(spec, cwd, artifacts, python=python, function=function)
         self._pending_events: list[Event] = []
         self._guard = EventGuard()  # a trial's value the store would refuse fails the trial only
         self._ends_pending = False  # a finished trial's end is among them
@@ -233,7 +228,7 @@ class Controller:
         # the trials that just finished, in one transaction. Its events reach the store only
         # through this loop, after that transaction; a controller killed in between leaves no run,
         # and a resumed sweep runs that number again. A staged trial is written when it starts.
-        self.executor.submit(self._request(run_id, number, name, asked.params))
+        self.executor.submit(self._requests.build(run_id, number, name, asked.params))
         self._live_logs.note(run_id, _HOST, self.executor.live_log(run_id))
         trial = Running(
             run_id=run_id,
@@ -260,41 +255,6 @@ class Controller:
         started = dataclasses.replace(trial.unwritten, start_time=_now_ms())
         trial.unwritten = None
         self._pending_events += [started, ParamsLogged(run_id=trial.run_id, params=trial.params)]
-
-    def _request(self, run_id: str, number: int, name: str, params: Mapping[str, Any]) -> TrialRequest:
-        from sweeptrack.spec.command import build_argv
-
-        argv = None
-        if self.spec.command is not None:  # neither command nor entrypoint: a function sweep
-            argv = tuple(
-                build_argv(
-                    self.spec,
-                    params,
-                    python=self.python or sys.executable,
-                    environ=os.environ,
-                    json_file_dir=args_dir(self.artifacts.root, run_id),
-                )
-            )
-        return TrialRequest(
-            trial_id=run_id,
-            number=number,
-            experiment=self.spec.experiment,
-            name=name,
-            params=dict(params),
-            call_params=self.spec.nest(params),
-            entrypoint=self.spec.entrypoint,
-            argv=argv,
-            cwd=str(self.cwd),
-            search_path=self._search_path,
-            timeout=self.spec.trial_timeout,
-            resources=self.spec.resources,
-            env={
-                ENV_INTERVAL: f"{self.spec.system_metrics_interval:g}",
-                **module_env(self.spec, self._search_path, os.environ),
-            },
-            artifact_root=str(self.artifacts.root),
-            function=self.function,
-        )
 
     # -- messages ---------------------------------------------------------------------------------
     def _handle(self, messages: Sequence[TrialMessage]) -> None:
@@ -567,13 +527,6 @@ class Controller:
             warnings=self.metric_check.warnings,
             pruner_starved=self.metric_check.pruner_starved(counts.done),
         )
-
-
-def _search_path(cwd: Path, base_dir: Path) -> tuple[str, ...]:
-    paths = [str(cwd.resolve())]
-    if str(base_dir.resolve()) not in paths:
-        paths.append(str(base_dir.resolve()))
-    return tuple(paths)
 
 
 def _attempt_tags(pending: Pending) -> dict[str, str]:
