@@ -95,7 +95,8 @@ class SweepSummary:
             **({"pruning": self.pruning_note} if self.pruning_note else {}),
             **({"warning": "; ".join(self.warnings)} if self.warnings else {}),
         }
-        rows = tuple((key, value) for key, value in overview.items())
+        # A sweep no controller holds shows no empty controller rows (JSON keeps every key).
+        rows = tuple((k, v) for k, v in overview.items() if v is not None or k not in _LEASE_ROWS)
         spec = Table(columns=("spec",), rows=tuple((line,) for line in s.spec.splitlines()), name="spec")
         failed = [
             {"trial": f.number, "run": f.run, "run_id": f.run_id, "reason": f.reason, "logs": f.logs}
@@ -115,6 +116,9 @@ class SweepSummary:
                 )
             )
         return Report(tables=(*tables, spec), data=data)
+
+
+_LEASE_ROWS = frozenset({"controller", "controller since", "last heartbeat"})
 
 
 def summarize_sweep(
