@@ -22,9 +22,9 @@ from sweeptrack.core.model import (
     decode_param,
 )
 from sweeptrack.tracking.sql import schema as t
-from sweeptrack.tracking.store import KeysInScope
 from sweeptrack.tracking.sql.ingest import nan_if_none
 from sweeptrack.tracking.sql.sweeps import sweep_environment
+from sweeptrack.tracking.store import KeysInScope
 
 __all__ = ["keys_in_scope", "list_experiments", "load_runs", "resolve_run", "search_runs"]
 
