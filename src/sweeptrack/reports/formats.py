@@ -47,6 +47,7 @@ __all__ = [
     "Report",
     "Table",
     "Timestamp",
+    "close_names",
     "csv_text",
     "format_time",
     "jsonable",
@@ -280,8 +281,27 @@ def select_columns(report: Report, columns: Sequence[str] | None) -> Report:
     return replace(report, tables=tables, data=None)
 
 
+def close_names(name: str, known: Sequence[str], *, cutoff: float = 0.6) -> list[str]:
+    """The names in ``known`` nearest ``name`` (difflib's ratio at least ``cutoff``): the best
+    one and any almost as close, at most three.
+
+    >>> close_names("optimizer.lrr", ["optimizer.lr", "optimizer.name", "seed"])
+    ['optimizer.lr']
+    """
+    scored = []
+    for candidate in known:
+        matcher = difflib.SequenceMatcher(None, name, candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((ratio, candidate))
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0][0] if scored else 0.0
+    return [candidate for ratio, candidate in scored[:3] if ratio >= best - 0.1]
+
+
 def _unknown_column(column: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(column, known, n=3, cutoff=0.6)
+    close = close_names(column, known, cutoff=0.8)  # columns share prefixes such as "params."
     if close:
         return f"no column {column!r} in --columns; did you mean {', '.join(close)}?"
     return f"no column {column!r} in --columns; the columns are {', '.join(known)}"

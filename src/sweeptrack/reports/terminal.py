@@ -28,8 +28,9 @@ __all__ = ["DROPPABLE_PREFIXES", "write_tables"]
 
 DROPPABLE_PREFIXES = ("params.", "metrics.")
 _HIGHLIGHT_STYLE = "bold yellow"
-_FLOOR = 12  # text is cropped to this many characters before columns are left out
+_FLOOR = 20  # text is cropped to this many characters before columns are left out
 _LAST_RESORT = 4  # and further, down to this, when only columns that stay are left
+_SHORT = 8  # text this short (a status, an experiment name) is never cropped
 _RIGID_HEADERS = frozenset({"id", "rank"})
 
 
@@ -48,19 +49,21 @@ def write_tables(report: Report, file: IO[str] | None = None, *, fit: bool = Tru
 
 
 def _print_table(console: Console, table: Table, *, fit: bool) -> None:
+    from rich.cells import cell_len
+
     cells = [[_cell_text(cell) for cell in row] for row in table.rows]
     widths = [_natural_width(column, [row[i] for row in cells]) for i, column in enumerate(table.columns)]
-    rigid = [_is_rigid(table, i) for i in range(len(table.columns))]
+    # Text is cropped down to its header (a header is not cropped); short words (statuses) never.
+    least = [
+        w if w <= _SHORT or _is_rigid(table, i) else max(min(w, cell_len(c)), _LAST_RESORT)
+        for i, (c, w) in enumerate(zip(table.columns, widths, strict=True))
+    ]
     wrap = len(table.columns) <= 2 if table.wrap is None else table.wrap
     keep = list(range(len(table.columns)))
     if fit and not wrap:
-        keep = _columns_that_fit(table.columns, widths, rigid, console.width)
-    cap = (
-        None
-        if wrap
-        else _text_cap([widths[i] for i in keep if not rigid[i]], console.width, keep, widths, rigid)
-    )
-    console.print(_rich_table(table, cells, keep, rigid, wrap=wrap, cap=cap))
+        keep = _columns_that_fit(table.columns, widths, least, console.width)
+    cap = None if wrap else _text_cap([widths[i] for i in keep], [least[i] for i in keep], console.width)
+    console.print(_rich_table(table, cells, keep, least, widths, wrap=wrap, cap=cap))
     left_out = len(table.columns) - len(keep)
     if left_out:
         noun = "column" if left_out == 1 else "columns"
@@ -93,12 +96,13 @@ def _table_width(widths: Sequence[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1
 
 
-def _fitted(widths: Sequence[int], rigid: Sequence[bool], floor: int) -> list[int]:
-    return [w if r else min(w, floor) for w, r in zip(widths, rigid, strict=True)]
+def _cropped(widths: Sequence[int], least: Sequence[int], cap: int) -> list[int]:
+    """Column widths with text cropped to ``cap`` characters (never below ``least``)."""
+    return [min(w, max(cap, m)) for w, m in zip(widths, least, strict=True)]
 
 
 def _columns_that_fit(
-    columns: Sequence[str], widths: Sequence[int], rigid: Sequence[bool], width: int
+    columns: Sequence[str], widths: Sequence[int], least: Sequence[int], width: int
 ) -> list[int]:
     """The indexes of the columns shown: ``params.*``/``metrics.*`` ones are left out from the right
     while the table, with its text cropped to ``_FLOOR`` characters, is wider than ``width``."""
@@ -106,23 +110,19 @@ def _columns_that_fit(
     droppable = [i for i in keep if columns[i].startswith(DROPPABLE_PREFIXES)]
     while (
         droppable
-        and _table_width(_fitted([widths[i] for i in keep], [rigid[i] for i in keep], _FLOOR)) > width
+        and _table_width(_cropped([widths[i] for i in keep], [least[i] for i in keep], _FLOOR)) > width
     ):
         keep.remove(droppable.pop())
     return keep
 
 
-def _text_cap(
-    text_widths: Sequence[int], width: int, keep: Sequence[int], widths: Sequence[int], rigid: Sequence[bool]
-) -> int | None:
-    """The widest a text column may be so that the table fits (None: no cropping needed): the
+def _text_cap(widths: Sequence[int], least: Sequence[int], width: int) -> int | None:
+    """The widest a text cell may be so that the table fits (None: no cropping needed): the
     longest texts are cropped first, none below ``_LAST_RESORT`` characters."""
-    fixed = sum(widths[i] for i in keep if rigid[i])
-    budget = width - _table_width([]) - 3 * len(keep) - fixed
-    if sum(text_widths) <= budget:
+    cap = max(widths, default=0)
+    if _table_width(widths) <= width:
         return None
-    cap = max(text_widths, default=0)
-    while cap > _LAST_RESORT and sum(min(w, cap) for w in text_widths) > budget:
+    while cap > _LAST_RESORT and _table_width(_cropped(widths, least, cap)) > width:
         cap -= 1
     return cap
 
@@ -131,7 +131,8 @@ def _rich_table(
     table: Table,
     cells: Sequence[Sequence[str]],
     keep: Sequence[int],
-    rigid: Sequence[bool],
+    least: Sequence[int],
+    widths: Sequence[int],
     *,
     wrap: bool,
     cap: int | None,
@@ -141,15 +142,12 @@ def _rich_table(
 
     rich_table = RichTable(title=table.title, title_justify="left")
     for i in keep:
-        if wrap and not rigid[i]:
+        rigid = least[i] == widths[i]  # nothing to crop: ids, numbers, timestamps, short text
+        if wrap and not rigid:
             rich_table.add_column(Text(table.columns[i]), overflow="fold")
         else:
-            rich_table.add_column(
-                Text(table.columns[i]),
-                no_wrap=True,
-                overflow="ellipsis",
-                max_width=None if rigid[i] else cap,
-            )
+            limit = None if cap is None or rigid else max(cap, least[i])
+            rich_table.add_column(Text(table.columns[i]), no_wrap=True, overflow="ellipsis", max_width=limit)
     for index, row in enumerate(cells):
         emphasise = index < len(table.highlight) and table.highlight[index]
         rich_table.add_row(*(Text(row[i]) for i in keep), style=_HIGHLIGHT_STYLE if emphasise else None)
