@@ -133,3 +133,11 @@ def test_asking_for_runs_without_a_key_is_not_an_error(db: str) -> None:
         "not (metrics.nosuch > 1) and status = 'failed'",
     ):
         assert sweeptrack(db, "runs", "list", "-f", text, expect=0).stdout.rstrip().endswith("0 runs")
+
+
+def test_a_report_ranked_by_a_metric_nobody_logged(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "digits.html"
+    assert error(db, "report", "-e", "digits", "-m", "val_f2", "--out", str(out)) == (
+        "error: no run in experiment 'digits' logged metric 'val_f2'; did you mean val_f1?"
+    )
+    assert not out.exists()
