@@ -18,6 +18,12 @@ import sweeptrack as st
 from sweeptrack.tracking.sql.store import SqlStore
 
 SWEEPTRACK = str(Path(sys.executable).with_name("sweeptrack"))
+SPEC = """\
+method: random
+metric: {name: val_f1, goal: maximize}
+parameters: {lr: {min: 0.001, max: 0.1}}
+entrypoint: train:main
+"""
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         st.log_metrics({"accuracy": 0.9}, step=0)
     with SqlStore(url) as store:
         sweep_id = uuid.uuid4().hex
-        store.create_sweep(sweep_id=sweep_id, experiment="digits", name="quickstart", spec="method: random\n")
+        store.create_sweep(sweep_id=sweep_id, experiment="digits", name="quickstart", spec=SPEC)
         trial = uuid.uuid4().hex
         store.create_run(
             run_id=trial, experiment="digits", name="t0", start_time=1, sweep_id=sweep_id, trial_number=0
@@ -105,6 +111,8 @@ def test_a_sweep_scope_is_named_by_the_sweep(db: str) -> None:
     assert error(db, "leaderboard", "-m", "val_f1", "--sweep", "quickstart") == (
         "error: no run in sweep 'quickstart' logged metric 'val_f1'; the metrics are loss"
     )
+    # ranked by the sweep's own metric, which its trials have not logged yet: an empty board
+    assert sweeptrack(db, "leaderboard", "--sweep", "quickstart", expect=0).stdout.rstrip().endswith("0 runs")
 
 
 def test_a_valid_filter_that_matches_nothing_is_an_empty_table_and_0_runs(db: str) -> None:

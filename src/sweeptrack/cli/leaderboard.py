@@ -46,6 +46,7 @@ def leaderboard(
 
     found = None if sweep is None else cli.store.get_sweep(sweep)
     chosen = Goal(goal.lower()) if goal else None
+    typed = () if metric is None else (metric,)  # the sweep's own metric may simply not be logged yet
     if metric is None:
         metric, spec_goal = _sweep_metric(found)
         chosen = chosen or spec_goal
@@ -68,7 +69,7 @@ def leaderboard(
             sweep=None if found is None else found.id,
             sweep_name=None if found is None else found.name,
             filter=filter_,
-            metrics=(metric,),
+            metrics=typed,
         )
     emit(board.report(), fmt)
 
