@@ -19,6 +19,7 @@ import subprocess
 import sys
 import termios
 import time
+import uuid
 from datetime import datetime
 from fcntl import ioctl
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 
 import sweeptrack as st
+from sweeptrack.tracking.sql.store import SqlStore
 
 SWEEPTRACK = str(Path(sys.executable).with_name("sweeptrack"))
 NOTE = re.compile(r"^(\d+) more columns?: use --columns or --format csv$", re.MULTILINE)
@@ -53,6 +55,10 @@ def wide_db(tmp_path_factory: pytest.TempPathFactory) -> str:
             )
             for epoch in range(3):
                 st.log_metrics({key: 0.5 + 0.01 * i + 0.1 * epoch for key in METRICS}, step=epoch)
+    with SqlStore(url) as store:
+        store.create_sweep(
+            sweep_id=uuid.uuid4().hex, experiment="digits", name="quickstart", spec="method: grid\n"
+        )
     return url
 
 
@@ -227,15 +233,34 @@ def test_columns_can_name_a_param_that_is_the_same_in_every_run(wide_db: str) ->
     assert list(board[0]) == ["rank", "name", "metrics.loss", "params.optimizer"]
 
 
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_sweep_list_keeps_ids_counts_and_times_whole_by_leaving_columns_out(wide_db: str, width: int) -> None:
+    table = sweeptrack(wide_db, "sweep", "list", columns=width).stdout
+    (sweep,) = records(wide_db, "sweep", "list")
+    shown = header(table)
+
+    assert widest(table) <= width and len(body(table)) == 1
+    assert shown == list(sweep)[: len(shown)] and shown[:4] == ["id", "name", "experiment", "state"]
+    assert body(table)[0].startswith(f"│ {sweep['id']} │ quick")  # the name may be cropped
+    left_out = len(sweep) - len(shown)
+    note = NOTE.search(table)
+    assert (int(note[1]) if note else 0) == left_out
+    if "created" in shown:
+        assert datetime.fromisoformat(sweep["created"]).strftime("%Y-%m-%d %H:%M:%S") in table
+    if width == 80:
+        assert left_out > 0
+    if width == 200:
+        assert left_out == 0
+
+
 def test_columns_on_compare_and_sweep_list(wide_db: str) -> None:
     runs = records(wide_db, "runs", "list")
     compared = sweeptrack(
         wide_db, "runs", "compare", runs[0]["id"], runs[1]["id"], "-c", "key,differs", "--format", "csv"
     ).stdout
     assert compared.splitlines()[0] == "key,differs"
-    assert (
-        sweeptrack(wide_db, "sweep", "list", "-c", "name,state", "--format", "csv").stdout == "name,state\n"
-    )
+    listed = sweeptrack(wide_db, "sweep", "list", "-c", "name,state", "--format", "csv").stdout
+    assert listed.splitlines() == ["name,state", "quickstart,orphaned"]  # no controller holds it
 
 
 def test_an_unknown_column_names_the_nearest_ones(wide_db: str) -> None:

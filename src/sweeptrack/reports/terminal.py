@@ -4,11 +4,13 @@ The width is rich's: ``COLUMNS`` when set, else the size of the terminal on stan
 or error, else 80 columns (so piped output is as wide as the terminal it is typed in, and 80 in CI).
 
 How a table fits (each row stays one line unless the table wraps, see ``Table.wrap``):
-- ids, numbers, booleans and timestamps are never cropped; timestamps show as local time to the
-  second (``2026-12-05 10:42:07``);
+- ids, statuses, numbers, booleans and timestamps are never cropped; timestamps show as local
+  time to the second (``2026-12-05 10:42:07``);
 - other text is cropped with an ellipsis when space is short, the longest cells first;
 - when even that does not fit, ``params.*`` and ``metrics.*`` columns are left out from the right
-  and one line under the table says how many: ``3 more columns: use --columns or --format csv``.
+  and one line under the table says how many: ``3 more columns: use --columns or --format csv``;
+- a table that ids, numbers and times alone make too wide (``sweep list`` at 80 columns) loses
+  columns from the right in the same way, the first one always kept.
 
 Columns the user chose with ``--columns`` are all shown; rich crops them if they cannot fit.
 """
@@ -31,7 +33,7 @@ _HIGHLIGHT_STYLE = "bold yellow"
 _FLOOR = 20  # text is cropped to this many characters before columns are left out
 _LAST_RESORT = 4  # and further, down to this, when only columns that stay are left
 _SHORT = 8  # text this short (a status, an experiment name) is never cropped
-_RIGID_HEADERS = frozenset({"id", "rank"})
+_RIGID_HEADERS = frozenset({"id", "rank", "status", "state"})
 
 
 def write_tables(report: Report, file: IO[str] | None = None, *, fit: bool = True) -> None:
@@ -105,14 +107,18 @@ def _columns_that_fit(
     columns: Sequence[str], widths: Sequence[int], least: Sequence[int], width: int
 ) -> list[int]:
     """The indexes of the columns shown: ``params.*``/``metrics.*`` ones are left out from the right
-    while the table, with its text cropped to ``_FLOOR`` characters, is wider than ``width``."""
+    while the table, with its text cropped to ``_FLOOR`` characters, is wider than ``width``; then,
+    if ids, numbers and times alone are too wide, any column from the right but the first."""
     keep = list(range(len(columns)))
+
+    def too_wide(floor: int) -> bool:
+        return _table_width(_cropped([widths[i] for i in keep], [least[i] for i in keep], floor)) > width
+
     droppable = [i for i in keep if columns[i].startswith(DROPPABLE_PREFIXES)]
-    while (
-        droppable
-        and _table_width(_cropped([widths[i] for i in keep], [least[i] for i in keep], _FLOOR)) > width
-    ):
+    while droppable and too_wide(_FLOOR):
         keep.remove(droppable.pop())
+    while len(keep) > 1 and too_wide(_LAST_RESORT):
+        keep.pop()
     return keep
 
 
