@@ -100,7 +100,7 @@ def format_option(command: F) -> F:
 
 
 def _column_names(value: str | None) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in (value or "").split(",") if name.strip())
+    names = tuple(dict.fromkeys(name.strip() for name in (value or "").split(",") if name.strip()))
     if value is not None and not names:
         raise click.BadParameter(
             "give column names, e.g. name,status,metrics.val_f1", param_hint="'--columns'"
