@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.reports.formats import Format, Report, Table, format_time, render, text_cell
 
 NAN, INF = float("nan"), float("inf")
@@ -54,13 +55,15 @@ def test_markdown_has_a_title_and_escapes_pipes_and_newlines() -> None:
     assert lines[4] == "| a\\|b | line1<br>line2 |"
 
 
-def test_plain_table_is_as_wide_as_it_needs_and_prints_markup_literally() -> None:
+def test_plain_table_fits_80_columns_and_prints_markup_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     long = "x" * 150
     table = Table(columns=("id", "text"), rows=(("[bold]r1[/bold]", long), (":smile:", NAN)), title="T")
 
     text = render(Report(tables=(table,)), Format.TABLE)
 
-    assert long in text  # not folded at 80 columns when the output is not a terminal
+    assert max(len(line) for line in text.splitlines()) <= 80  # not a terminal: 80 columns
+    assert text.count("x") == 150 + 1  # the header's "text": long text is folded, not cropped
     assert "[bold]r1[/bold]" in text and ":smile:" in text
     assert "\x1b[" not in text
     assert "nan" in text
@@ -103,3 +106,44 @@ def test_highlighted_rows_are_styled_on_a_terminal(monkeypatch: pytest.MonkeyPat
 
     assert "\x1b[1;33m" in next(line for line in lines if "lr" in line)
     assert "\x1b[" not in next(line for line in lines if "seed" in line)
+
+
+def test_hidden_columns_are_left_out_unless_columns_names_them() -> None:
+    table = Table(
+        columns=("name", "params.seed", "lr"), rows=(("a", 1, 0.1),), hidden=frozenset({"params.seed"})
+    )
+    report = Report(tables=(table,))
+
+    assert render(report, Format.CSV) == "name,lr\na,0.1\n"
+    assert json.loads(render(report, Format.JSON, columns=["params.seed", "name"])) == [
+        {"params.seed": 1, "name": "a"}
+    ]
+
+
+def test_columns_of_a_report_with_several_tables() -> None:
+    other = Table(columns=("a", "name"), rows=((1, "x"),), name="other")
+    report = Report(tables=(TABLE, other), data={"custom": True})
+
+    # each table keeps the columns it has; one with none is left out; JSON shows the tables' rows
+    assert json.loads(render(report, Format.JSON, columns=["name", "value"])) == {
+        "numbers": [{"value": "nan"}, {"value": "inf"}, {"value": "-inf"}, {"value": 1 / 3}],
+        "other": [{"name": "x"}],
+    }
+    assert json.loads(render(report, Format.JSON, columns=["a"])) == [{"a": 1}]
+    with pytest.raises(SweepTrackError, match=r"^no column 'vaule' in --columns; did you mean value\?$"):
+        render(report, Format.CSV, columns=["vaule"])
+
+
+def test_timestamps_are_iso_in_text_formats_and_compact_in_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    started = format_time(1_700_000_000_000)
+    assert started is not None
+    report = Report(tables=(Table(columns=("id", "started"), rows=(("r1", started),)),))
+
+    assert (
+        started in render(report, Format.CSV)
+        and json.loads(render(report, Format.JSON))[0]["started"] == started
+    )
+    table = render(report, Format.TABLE)
+    assert started.compact in table and started not in table
+    assert started.compact == datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,5 +1,5 @@
-"""What every command shares: the store behind ``--db``, the ``--format`` and ``--raw`` options,
-printing.
+"""What every command shares: the store behind ``--db``, the ``--format``, ``--columns`` and
+``--raw`` options, printing.
 
 Nothing heavy is imported here (no SQLAlchemy, no rich), so ``sweeptrack --help`` stays fast.
 """
@@ -19,11 +19,12 @@ if TYPE_CHECKING:
     from sweeptrack.tracking.sql.store import SqlStore
     from sweeptrack.tracking.store import Store
 
-__all__ = ["CliContext", "emit", "format_option", "pass_cli"]
+__all__ = ["CliContext", "emit", "format_option", "pass_cli", "wanted_columns"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _RAW = "sweeptrack.raw"  # click context meta key: --raw was given
+_COLUMNS = "sweeptrack.columns"  # click context meta key: the --columns names
 
 
 class CliContext:
@@ -66,8 +67,9 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 def format_option(command: F) -> F:
-    """``--format table|csv|json|md``, passed to the command as a :class:`Format`; and ``--raw``,
-    which :func:`emit` reads from the click context (so commands need no parameter for it)."""
+    """``--format table|csv|json|md``, passed to the command as a :class:`Format`; ``--columns``
+    and ``--raw``, which :func:`emit` reads from the click context (so commands need no parameter
+    for them)."""
     raw = click.option(
         "--raw",
         is_flag=True,
@@ -75,6 +77,15 @@ def format_option(command: F) -> F:
         callback=lambda ctx, _param, value: ctx.meta.__setitem__(_RAW, value),
         help="CSV: write text starting with = + - @ as it is (by default a ' is put before it, "
         "so that a spreadsheet does not run it as a formula).",
+    )
+    columns = click.option(
+        "--columns",
+        "-c",
+        metavar="NAMES",
+        expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__(_COLUMNS, _column_names(value)),
+        help="Only these columns, in this order, in every format: a comma list of names as in the "
+        "table header, e.g. name,status,params.lr,metrics.val_f1.",
     )
     fmt = click.option(
         "--format",
@@ -85,7 +96,22 @@ def format_option(command: F) -> F:
         callback=lambda _ctx, _param, value: Format(value.lower()),
         help="Output format.",
     )
-    return fmt(raw(command))
+    return fmt(columns(raw(command)))
+
+
+def _column_names(value: str | None) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in (value or "").split(",") if name.strip()))
+    if value is not None and not names:
+        raise click.BadParameter(
+            "give column names, e.g. name,status,metrics.val_f1", param_hint="'--columns'"
+        )
+    return names
+
+
+def wanted_columns() -> tuple[str, ...]:
+    """The ``--columns`` names of the running command (empty: not given)."""
+    ctx = click.get_current_context(silent=True)
+    return () if ctx is None else tuple(ctx.meta.get(_COLUMNS, ()))
 
 
 def ranking_options(command: F) -> F:
@@ -106,8 +132,10 @@ def ranking_options(command: F) -> F:
 
 
 def emit(report: Report, fmt: Format) -> None:
-    """Print a report to standard output in the chosen format (``--raw`` applies to CSV)."""
+    """Print a report to standard output in the chosen format, with the ``--columns`` of the
+    command (``--raw`` applies to CSV)."""
     from sweeptrack.reports.formats import write_report
 
     ctx = click.get_current_context(silent=True)
-    write_report(report, fmt, raw=bool(ctx is not None and ctx.meta.get(_RAW, False)))
+    raw = bool(ctx is not None and ctx.meta.get(_RAW, False))
+    write_report(report, fmt, raw=raw, columns=wanted_columns())

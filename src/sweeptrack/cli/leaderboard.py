@@ -35,7 +35,11 @@ def leaderboard(
     filter_: str | None,
     fmt: Format,
 ) -> None:
-    """Rank runs by a metric, best first, with the params that vary among them."""
+    """Rank runs by a metric, best first, with the params that vary among them.
+
+    A metric, param, tag or experiment that no run in scope has is an error naming the nearest
+    names; a filter that simply matches nothing gives an empty table, "0 runs".
+    """
     from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.core.model import Goal
     from sweeptrack.reports.leaderboard import leaderboard as build_leaderboard
@@ -44,6 +48,7 @@ def leaderboard(
     note_repeated_name(cli, sweep)
     found = None if sweep is None else cli.store.get_sweep(sweep)
     chosen = Goal(goal.lower()) if goal else None
+    typed = () if metric is None else (metric,)  # the sweep's own metric may simply not be logged yet
     if metric is None:
         metric, spec_goal = _sweep_metric(found)
         chosen = chosen or spec_goal
@@ -57,6 +62,17 @@ def leaderboard(
         sweep=None if found is None else found.id,
         filter=filter_,
     )
+    if not board.rows:
+        from sweeptrack.reports.scope import explain_empty
+
+        explain_empty(
+            cli.store,
+            experiment=experiment,
+            sweep=None if found is None else found.id,
+            sweep_name=None if found is None else found.name,
+            filter=filter_,
+            metrics=typed,
+        )
     emit(board.report(), fmt)
 
 

@@ -97,6 +97,8 @@ def report(
     from sweeptrack.cli.names import note_repeated_name
 
     note_repeated_name(cli, ref)
+    if metric is not None and (ref is None) != (experiment is None):
+        _check_metric(cli, ref, experiment, metric)
     from sweeptrack.reports.report.worker import AnalysisWorker
 
     # Started first: the child imports what the importances need while this process reads.
@@ -168,3 +170,20 @@ class _Renderer:
         if self._warming is not None:
             self._warming.join()
             self._warming = None
+
+
+def _check_metric(cli: CliContext, ref: str | None, experiment: str | None, metric: str) -> None:
+    """A --metric that no run of the sweep or experiment logged is an error naming the nearest
+    metrics, not a report that ranks nothing. An unknown experiment is left to collect_report."""
+    from sweeptrack.reports.scope import explain_empty
+
+    if experiment is not None and experiment not in {e.name for e in cli.store.list_experiments()}:
+        return
+    found = None if ref is None else cli.store.get_sweep(ref)
+    explain_empty(
+        cli.store,
+        experiment=experiment,
+        sweep=None if found is None else found.id,
+        sweep_name=None if found is None else found.name,
+        metrics=(metric,),
+    )

@@ -44,18 +44,33 @@ def list_runs(
     limit: int,
     fmt: Format,
 ) -> None:
-    """List runs, newest first. A running run whose heartbeat stopped shows as crashed."""
+    """List runs, newest first. A running run whose heartbeat stopped shows as crashed.
+
+    When nothing matches because no run in scope has a metric, param, tag or experiment that the
+    options name, that is an error naming the nearest names; otherwise an empty table, "0 runs".
+    """
     from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.runs import runs_report
+    from sweeptrack.reports.scope import explain_empty
 
     note_repeated_name(cli, sweep)
+    in_sweep = None if sweep is None else cli.store.get_sweep(sweep)
     found = cli.store.search_runs(
         experiment=experiment,
-        sweep=None if sweep is None else cli.store.get_sweep(sweep).id,
+        sweep=None if in_sweep is None else in_sweep.id,
         filter=filter_,
         order_by=list(order_by),
         limit=limit,
     )
+    if not found:
+        explain_empty(
+            cli.store,
+            experiment=experiment,
+            sweep=None if in_sweep is None else in_sweep.id,
+            sweep_name=None if in_sweep is None else in_sweep.name,
+            filter=filter_,
+            order_by=list(order_by),
+        )
     emit(runs_report(found, cli.liveness), fmt)
 
 

@@ -74,6 +74,7 @@ class Comparison:
             title=f"Comparison of {len(self.runs)} runs",
             name="comparison",
             highlight=tuple(row.differs for row in self.rows),
+            wrap=True,  # a fact cropped could hide the difference it shows
         )
         return Report(tables=(table,))
 

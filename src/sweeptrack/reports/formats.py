@@ -10,6 +10,10 @@ Every cell is a user's text, escaped for where it goes: Markdown shows it litera
 that a spreadsheet would run as a formula (:func:`csv_text`: ``'`` before a leading ``=``, ``+``,
 ``-``, ``@``, tab or carriage return, unless ``raw``); numbers such as ``-0.5`` stay numbers.
 
+A rich table fits the width of the terminal (see :mod:`sweeptrack.reports.terminal`). Columns a
+table lists in ``hidden`` are left out of every format unless ``columns`` names them; ``columns``
+(``--columns``) picks and orders the columns of every format.
+
 Rich is imported only when a rich table is drawn, so importing this module is cheap.
 
 Example:
@@ -23,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import difflib
 import enum
 import html
 import io
@@ -31,28 +36,28 @@ import math
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-if TYPE_CHECKING:
-    from rich.table import Table as RichTable
+from sweeptrack.core.errors import SweepTrackError
 
 __all__ = [
     "Format",
     "Report",
     "Table",
+    "Timestamp",
+    "close_names",
     "csv_text",
     "format_time",
     "jsonable",
     "markdown_text",
     "render",
+    "select_columns",
     "text_cell",
     "write_report",
 ]
 
-_HIGHLIGHT_STYLE = "bold yellow"
-_MAX_PLAIN_WIDTH = 400
 # Backslash-escaped in Markdown: code spans, emphasis, strikethrough, links and images, table
 # cells. `_` only where it can start or end emphasis (an underscore inside a word cannot).
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*~\[\]|]|(?<![^\W_])_|_(?![^\W_])")
@@ -81,6 +86,11 @@ class Table:
         title: Shown above a rich or Markdown table (not in CSV or JSON).
         name: The key of this table in the JSON object of a report with several tables.
         highlight: Per row, whether a rich table emphasises it (empty: none are).
+        hidden: Columns left out unless ``--columns`` names them (e.g. params that are the same
+            in every run).
+        wrap: Whether a rich table folds long text onto more lines (True) or keeps each row on
+            one line and crops text with an ellipsis (False); None: fold in tables of one or two
+            columns (field/value sections), crop in wider ones (listings).
     """
 
     columns: tuple[str, ...]
@@ -88,10 +98,24 @@ class Table:
     title: str | None = None
     name: str = ""
     highlight: tuple[bool, ...] = ()
+    hidden: frozenset[str] = frozenset()
+    wrap: bool | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as dicts keyed by column name."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def select(self, columns: Sequence[str]) -> Table:
+        """This table with only ``columns`` (each one of its columns), in that order."""
+        index = [self.columns.index(column) for column in columns]
+        rows = tuple(tuple(row[i] for i in index) for row in self.rows)
+        return replace(self, columns=tuple(columns), rows=rows, hidden=frozenset())
+
+    def shown(self) -> Table:
+        """This table without its hidden columns."""
+        if not self.hidden:
+            return self
+        return self.select([column for column in self.columns if column not in self.hidden])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,17 +126,31 @@ class Report:
         tables: The tables, in order.
         data: What ``--format json`` prints; None prints the one table as a list of records, or
             several tables as an object of record lists keyed by table name.
+        notes: Lines printed under a rich table only (``0 runs``), never in CSV, JSON or Markdown.
     """
 
     tables: tuple[Table, ...]
     data: Any = None
+    notes: tuple[str, ...] = ()
 
 
-def format_time(ms: int | None) -> str | None:
+class Timestamp(str):
+    """ISO 8601 local time with its UTC offset, to the second (``2026-12-05T10:42:07+01:00``): the
+    text of CSV, JSON and Markdown. A rich table shows it as :attr:`compact`."""
+
+    __slots__ = ()
+
+    @property
+    def compact(self) -> str:
+        """Local time without the offset: ``2026-12-05 10:42:07``."""
+        return self[:19].replace("T", " ")
+
+
+def format_time(ms: int | None) -> Timestamp | None:
     """Milliseconds since the epoch as ISO 8601 local time with its UTC offset, to the second."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="seconds")
+    return Timestamp(datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="seconds"))
 
 
 def text_cell(value: Any, *, exact: bool = False) -> str:
@@ -176,13 +214,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def render(report: Report, fmt: Format, *, raw: bool = False) -> str:
+def render(report: Report, fmt: Format, *, raw: bool = False, columns: Sequence[str] | None = None) -> str:
     """The report as CSV, JSON or Markdown text (ending with a newline).
 
     Several tables in CSV are separated by a blank line, each block headed by a ``# title`` line.
-    ``raw`` writes CSV cells as they are, formulas included (see :func:`csv_text`).
-    For :attr:`Format.TABLE` this gives the plain (uncoloured) rich rendering.
+    ``raw`` writes CSV cells as they are, formulas included (see :func:`csv_text`); ``columns``
+    as for :func:`select_columns`. For :attr:`Format.TABLE` this gives the plain (uncoloured)
+    rich rendering.
     """
+    if fmt is Format.TABLE:
+        buffer = io.StringIO()
+        write_report(report, fmt, buffer, columns=columns)
+        return buffer.getvalue()
+    report = select_columns(report, columns)
     match fmt:
         case Format.JSON:
             return _render_json(report)
@@ -190,33 +234,77 @@ def render(report: Report, fmt: Format, *, raw: bool = False) -> str:
             return _render_csv(report.tables, raw=raw)
         case Format.MD:
             return "\n".join(_markdown(table) for table in report.tables)
-        case Format.TABLE:
-            buffer = io.StringIO()
-            write_report(report, fmt, buffer)
-            return buffer.getvalue()
 
 
-def write_report(report: Report, fmt: Format, file: IO[str] | None = None, *, raw: bool = False) -> None:
-    """Write the report to ``file`` (default: standard output); ``raw`` as for :func:`render`.
+def write_report(
+    report: Report,
+    fmt: Format,
+    file: IO[str] | None = None,
+    *,
+    raw: bool = False,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Write the report to ``file`` (default: standard output); ``raw`` and ``columns`` as for
+    :func:`render`.
 
-    A rich table is coloured only on a terminal; elsewhere (a pipe, a file) it is plain text as
-    wide as it needs, so nothing is folded to 80 columns.
+    A rich table is coloured only on a terminal and fits the terminal's width (``COLUMNS``, else
+    the terminal's size, else 80 columns): see :func:`sweeptrack.reports.terminal.write_tables`.
     """
     if fmt is not Format.TABLE:
-        (file or sys.stdout).write(render(report, fmt, raw=raw))
+        (file or sys.stdout).write(render(report, fmt, raw=raw, columns=columns))
         return
-    from rich.console import Console
+    from sweeptrack.reports.terminal import write_tables
 
-    console = Console(file=file, markup=False, emoji=False, highlight=False)
-    tables = [_rich_table(table) for table in report.tables]
-    if not console.is_terminal:
-        options = console.options.update_width(_MAX_PLAIN_WIDTH)
-        widest = max((console.measure(t, options=options).maximum for t in tables), default=80)
-        console.width = max(widest, 80)
-    for index, table in enumerate(tables):
-        if index:
-            console.print()
-        console.print(table)
+    write_tables(select_columns(report, columns), file, fit=not columns)
+
+
+def select_columns(report: Report, columns: Sequence[str] | None) -> Report:
+    """The report with only ``columns``, in that order, in each table that has any of them
+    (tables with none are left out); None or empty: every column that is not hidden.
+
+    A report with several tables or its own JSON ``data`` then prints its tables' records as JSON.
+
+    Raises:
+        SweepTrackError: a name is no column of any table; the message names the nearest ones.
+    """
+    if not columns:
+        return replace(report, tables=tuple(table.shown() for table in report.tables))
+    known = list(dict.fromkeys(column for table in report.tables for column in table.columns))
+    for column in columns:
+        if column not in known:
+            raise SweepTrackError(_unknown_column(column, known))
+    tables = tuple(
+        table.select([column for column in columns if column in table.columns])
+        for table in report.tables
+        if any(column in table.columns for column in columns)
+    )
+    return replace(report, tables=tables, data=None)
+
+
+def close_names(name: str, known: Sequence[str], *, cutoff: float = 0.6) -> list[str]:
+    """The names in ``known`` nearest ``name`` (difflib's ratio at least ``cutoff``): the best
+    one and any almost as close, at most three.
+
+    >>> close_names("optimizer.lrr", ["optimizer.lr", "optimizer.name", "seed"])
+    ['optimizer.lr']
+    """
+    scored = []
+    for candidate in known:
+        matcher = difflib.SequenceMatcher(None, name, candidate)
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((ratio, candidate))
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0][0] if scored else 0.0
+    return [candidate for ratio, candidate in scored[:3] if ratio >= best - 0.1]
+
+
+def _unknown_column(column: str, known: Sequence[str]) -> str:
+    close = close_names(column, known, cutoff=0.8)  # columns share prefixes such as "params."
+    if close:
+        return f"no column {column!r} in --columns; did you mean {', '.join(close)}?"
+    return f"no column {column!r} in --columns; the columns are {', '.join(known)}"
 
 
 def _render_json(report: Report) -> str:
@@ -250,18 +338,3 @@ def _markdown(table: Table) -> str:
     lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
     lines.extend("| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows)
     return "\n".join(lines) + "\n"
-
-
-def _rich_table(table: Table) -> RichTable:
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    rich_table = RichTable(title=table.title, title_justify="left")
-    for column in table.columns:
-        rich_table.add_column(Text(column), overflow="fold")
-    for index, row in enumerate(table.rows):
-        emphasise = index < len(table.highlight) and table.highlight[index]
-        rich_table.add_row(
-            *(Text(text_cell(cell)) for cell in row), style=_HIGHLIGHT_STYLE if emphasise else None
-        )
-    return rich_table

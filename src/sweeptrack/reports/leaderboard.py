@@ -61,13 +61,19 @@ class Leaderboard:
         return self.metric + suffix
 
     def report(self) -> Report:
+        """Rank, id, name, status, the metric, then the params that vary; the other params and
+        every metric of the runs are hidden columns (``--columns`` can name them)."""
+        runs = [row.run for row in self.rows]
+        params = sorted({key for run in runs for key in run.params} - set(self.varying_params))
+        metrics = sorted({key for run in runs for key in run.metrics})
         columns = (
             "rank",
             "id",
             "name",
             "status",
             self.metric_column,
-            *(f"params.{key}" for key in self.varying_params),
+            *(f"params.{key}" for key in (*self.varying_params, *params)),
+            *(f"metrics.{key}" for key in metrics),
         )
         rows = tuple(
             (
@@ -76,11 +82,14 @@ class Leaderboard:
                 row.run.name,
                 row.run.status.value,
                 row.value,
-                *(row.run.params.get(key) for key in self.varying_params),
+                *(row.run.params.get(key) for key in (*self.varying_params, *params)),
+                *(row.run.metrics[key].last if key in row.run.metrics else None for key in metrics),
             )
             for row in self.rows
         )
-        return Report(tables=(Table(columns=columns, rows=rows, title=self.title, name="leaderboard"),))
+        hidden = frozenset((*(f"params.{key}" for key in params), *(f"metrics.{key}" for key in metrics)))
+        table = Table(columns=columns, rows=rows, title=self.title, name="leaderboard", hidden=hidden)
+        return Report(tables=(table,), notes=() if rows else ("0 runs",))
 
 
 def leaderboard(

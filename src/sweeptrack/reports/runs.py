@@ -44,11 +44,14 @@ def duration_s(run: Run) -> float | None:
 
 def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: int | None = None) -> Report:
     """One row per run: short id, name, experiment, status, start time, duration, then the params
-    that differ between the runs shown and the last value of every metric. A RUNNING run whose
-    heartbeat stopped (by ``liveness``, at ``now_ms``: default the current time) shows ``crashed``."""
+    that differ between the runs shown and the last value of every metric. Params that are the
+    same in every run are hidden columns (``--columns`` can name them). A RUNNING run whose
+    heartbeat stopped (by ``liveness``, at ``now_ms``: default the current time) shows ``crashed``.
+    An empty listing notes ``0 runs`` under its table."""
     liveness = liveness or Liveness()
     now_ms = _now_ms() if now_ms is None else now_ms
-    params = varying_params(runs)
+    varying = varying_params(runs)
+    params = sorted({key for run in runs for key in run.params}, key=lambda key: (key not in varying, key))
     metrics = sorted({key for run in runs for key in run.metrics})
     columns = (
         "id",
@@ -73,7 +76,9 @@ def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: i
         )
         for run in runs
     )
-    return Report(tables=(Table(columns=columns, rows=rows, name="runs"),))
+    hidden = frozenset(f"params.{key}" for key in params if key not in varying)
+    table = Table(columns=columns, rows=rows, name="runs", hidden=hidden)
+    return Report(tables=(table,), notes=() if runs else ("0 runs",))
 
 
 def varying_params(runs: Sequence[Run]) -> tuple[str, ...]:

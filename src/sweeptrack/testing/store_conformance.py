@@ -181,3 +181,29 @@ class StoreConformance:
         assert [s.id for s in store.list_sweeps()] == [sweep_id]
         with pytest.raises(SweepNotFoundError, match="no sweep"):
             store.get_sweep("nothing")
+
+    def test_keys_in_scope(self, store: Store) -> None:
+        sweep_id = uuid.uuid4().hex
+        store.create_sweep(sweep_id=sweep_id, experiment="exp", name="s", spec="method: random\n")
+        trial = uuid.uuid4().hex
+        store.create_run(
+            run_id=trial, experiment="exp", name="t0", start_time=1, sweep_id=sweep_id, trial_number=0
+        )
+        store.log_params(trial, {"lr": 0.1, "model.depth": 3})
+        store.log_metrics(trial, [("val_f1", 0.5, 0, 1)])
+        other = new_run(store, "other", experiment="other", keep="yes")
+        store.log_params(other, {"alpha": 1})
+        store.log_metrics(other, [("loss", float("nan"), 0, 1), ("val_f1", 0.9, 0, 1)])
+
+        everything = store.keys_in_scope()
+        assert (everything.metrics, everything.params, everything.tags) == (
+            ("loss", "val_f1"),
+            ("alpha", "lr", "model.depth"),
+            ("keep",),
+        )
+        in_exp = store.keys_in_scope(experiment="exp")
+        assert (in_exp.metrics, in_exp.params, in_exp.tags) == (("val_f1",), ("lr", "model.depth"), ())
+        in_sweep = store.keys_in_scope(experiment="other", sweep=sweep_id)
+        assert (in_sweep.metrics, in_sweep.params) == ((), ())
+        assert store.keys_in_scope(sweep=sweep_id).params == ("lr", "model.depth")
+        assert store.keys_in_scope(experiment="nothing").metrics == ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sweeptrack.core.events import (
@@ -34,7 +35,16 @@ from sweeptrack.core.model import (
     SweepState,
 )
 
-__all__ = ["Store"]
+__all__ = ["KeysInScope", "Store"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysInScope:
+    """The metric, param and tag keys that at least one run of a scope logged, each sorted."""
+
+    metrics: tuple[str, ...]
+    params: tuple[str, ...]
+    tags: tuple[str, ...]
 
 
 class Store(abc.ABC):
@@ -165,6 +175,11 @@ class Store(abc.ABC):
         limit: int | None = None,
     ) -> list[Run]:
         """Runs matching a filter string, ordered (default: newest first)."""
+
+    @abc.abstractmethod
+    def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:
+        """The keys logged by the runs of an experiment (by name) and/or a sweep (by id); every
+        run when neither is given. Read from the summaries and params, never metric history."""
 
     @abc.abstractmethod
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:

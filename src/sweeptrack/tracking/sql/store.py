@@ -29,7 +29,7 @@ from sweeptrack.core.model import (
 from sweeptrack.tracking.sql import errors, ingest, migrate, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, read_only_reason, sqlite_path
-from sweeptrack.tracking.store import Store
+from sweeptrack.tracking.store import KeysInScope, Store
 
 __all__ = ["SqlStore"]
 
@@ -416,6 +416,10 @@ class SqlStore(Store):
                 order_by=order_by,
                 limit=limit,
             )
+
+    def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:
+        with self._read() as conn:
+            return reads.keys_in_scope(conn, experiment=experiment, sweep=sweep)
 
     def get_sweep(self, ref: str) -> Sweep:
         with self._read() as conn:
