@@ -77,8 +77,11 @@ def _env() -> dict[str, str]:
     }
 
 
-def sweeptrack(folder: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([EXE, *args], cwd=folder, env=_env(), capture_output=True, text=True, timeout=120)
+def sweeptrack(
+    folder: Path, *args: str, expect: int = 0, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = _env() if columns is None else {**_env(), "COLUMNS": str(columns)}
+    done = subprocess.run([EXE, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == expect, done.stdout + done.stderr
     return done
 
@@ -132,9 +135,11 @@ def test_sweep_show_lists_failed_trials_with_reason_and_logs_command(chatty: Pat
     command = failed["logs"].split()[1:]  # what the user copies works: it prints the traceback
     assert "ValueError: diverged" in sweeptrack(chatty, *command).stdout
 
-    table = sweeptrack(chatty, "sweep", "show", "chatty").stdout
+    table = sweeptrack(chatty, "sweep", "show", "chatty", columns=120).stdout
     assert "Failed trials" in table and "ValueError: diverged: loss is nan at epoch 3" in table
     assert failed["logs"] in table
+    narrow = sweeptrack(chatty, "sweep", "show", "chatty", columns=80).stdout  # folded, not cropped
+    assert "…" not in narrow.split("Failed trials")[1] and failed["run_id"][:8] in narrow
 
 
 def test_runs_show_leaves_out_empty_sections(chatty: Path) -> None:

@@ -113,6 +113,7 @@ class SweepSummary:
                     rows=tuple((f.number, f.run, f.reason, f.logs) for f in self.failed),
                     title="Failed trials" + (more if self.failed_more else ""),
                     name="failed",
+                    wrap=True,  # a reason and a command to copy are folded, never cropped
                 )
             )
         return Report(tables=(*tables, spec), data=data)
