@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.installed-demo
 DEV_STAMP := $(VENV)/.installed-dev
-PIP := $(PY) -m pip install -qq --no-compile --disable-pip-version-check
+PIP := $(PY) -m pip install -qq --disable-pip-version-check
 DB ?= sqlite:///sweeptrack.db
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
