@@ -110,7 +110,7 @@ def test_md_comparison_lists_only_the_rows_that_differ(sweep_db: str) -> None:
         ("metrics", "val_f1.max"),
     ]
     assert all(len(set(row[2:])) == 2 for row in rows)  # every row listed differs
-    assert "Same in both runs: experiment exp, status pruned, 3 more identical rows" in md
+    assert "Same in both runs: experiment exp, status pruned, 5 more identical rows" in md  # model, seed, ...
     comparison = md.split("### Comparison", 1)[1].split("###", 1)[0]
     assert comparison.count("pruned") == 1
 
