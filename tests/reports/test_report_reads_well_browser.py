@@ -87,7 +87,7 @@ def test_a_far_pruned_trial_is_clipped_and_marked_instead_of_stretching_the_axes
     )
     assert clipped["x"] == [FAR_PRUNED] and clipped["y"] == [pytest.approx(0.915)]
     assert clipped["symbol"] in ("triangle-down", ["triangle-down"]) and "0.144" in clipped["hover"][0]
-    says = "1 trial outside the finished trials' range is drawn at the edge of the axis as ▼ or ▲"
+    says = "1 trial outside the finished trials' range is clipped to the edge of the axis, drawn as ▼ or ▲"
     assert says in notes(page, "history") and f"trial {FAR_PRUNED} (pruned, 0.144)" in notes(page, "history")
     assert f"trial {NEAR_PRUNED}" not in notes(page, "history")
     # parallel coordinates: the colour scale and the objective's axis too; its bottom tick says ≤

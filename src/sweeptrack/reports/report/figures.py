@@ -98,16 +98,17 @@ def objective_title(data: ReportData, index: int = 0) -> str:
     return f"{objective.metric} ({objective.summary}, {objective.goal})"
 
 
-def clipped_note(what: str, outside: Sequence[str], where: str) -> str:
-    """The note under a figure whose range leaves out a few trials: how many, how they are drawn
-    (``where``), and which (``outside``: one text per trial, e.g. ``"trial 5 (pruned, 0.144)"``)."""
+def clipped_note(outside: Sequence[str], where: str) -> str:
+    """The note under a figure whose range leaves out a few trials: how many, where they are
+    clipped to (``where``), and which (``outside``: one text per trial, e.g.
+    ``"trial 5 (pruned, 0.144)"``)."""
     named = ", ".join(outside[:MAX_NAMED_OUTLIERS])
     more = f" and {len(outside) - MAX_NAMED_OUTLIERS} more" if len(outside) > MAX_NAMED_OUTLIERS else ""
     if len(outside) == 1:
-        head = f"1 trial outside the finished trials' {what} is"
+        head = "1 trial outside the finished trials' range is"
     else:
-        head = f"{len(outside)} trials outside the finished trials' {what} are"
-    return f"{head} drawn {where} (clipped): {named}{more}"
+        head = f"{len(outside)} trials outside the finished trials' range are"
+    return f"{head} clipped to {where}: {named}{more}"
 
 
 def _trial_text(point: HistoryPoint, index: int, value: float) -> str:
@@ -136,7 +137,7 @@ def history_panel(data: ReportData) -> Panel:
     if span is not None:
         traces.append(_history_trace(outside, name="outside the axis (clipped)", span=span))
         outliers = [_trial_text(p, i, value) for i, p, value in outside]
-        notes.append(clipped_note("range", outliers, "at the edge of the axis as ▼ or ▲"))
+        notes.append(clipped_note(outliers, "the edge of the axis, drawn as ▼ or ▲"))
     best = [(i, p, finite(p.best_so_far)) for i, p in enumerate(data.history)]
     best = [(i, p, v if span is None else span.clip(v)) for i, p, v in best if v is not None]
     traces.append(
@@ -218,7 +219,7 @@ def curves_panel(data: ReportData) -> Panel:
     if (span := _curves_range(curves.runs)) is not None:
         fig.update_yaxes(range=span.padded())
         outside = [f"{c.name} ({c.status})" for c in curves.runs if any(map(span.outside, _finite(c)))]
-        notes.append(clipped_note("range", outside, "partly past the edge of the axis"))
+        notes.append(clipped_note(outside, "the edge of the axis"))
     if kept < total:
         notes.append(f"downsampled for drawing (min/max buckets): {kept:,} of {total:,} points are drawn")
     return Panel("curves", title, fig, tuple(notes))

@@ -124,7 +124,7 @@ def parallel_panel(data: ReportData) -> Panel:
         objective.update(values=clipped, range=[span.low, span.high], **_edge_ticks(span, values))
         line.update(color=clipped, cmin=span.low, cmax=span.high)
         outside = [_row_text(row, value) for row, value in scored if span.outside(value)]
-        notes.append(clipped_note("range", outside, "at the edge of the objective's axis (≤ or ≥)"))
+        notes.append(clipped_note(outside, "the edge of the objective's axis, its tick marked ≤ or ≥"))
     trace = go.Parcoords(
         dimensions=[*(_dimension(axis) for axis in axes), objective],
         line=line,
