@@ -28,9 +28,9 @@ def test_a_category_ranked_first_is_named_in_the_contour_note() -> None:
         "log10(lr)",
         "log10(alpha)",
     )
-    assert panel.notes == (
+    assert panel.notes[0] == (
         "#2 lr against #3 alpha of the importance ranking, interpolated linearly; "
-        "#1 model ranks higher but is a category, which a contour cannot draw",
+        "#1 model ranks higher but is a category, which a contour cannot draw"
     )
 
 

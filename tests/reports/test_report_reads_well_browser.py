@@ -66,7 +66,7 @@ def test_the_contour_draws_the_two_params_the_importance_chart_ranks_first(
     assert dimensions[:4] == ["log10(lr)", "log10(alpha)", "hidden", "model"]
 
 
-def test_a_far_pruned_trial_is_clipped_and_marked_instead_of_stretching_the_axes(
+def test_a_far_pruned_trial_is_clipped_and_marked_instead_of_stretching_axes_and_colours(
     open_report: OpenReport, screenshots: Path
 ) -> None:
     data = quickstart_like()
@@ -98,6 +98,14 @@ def test_a_far_pruned_trial_is_clipped_and_marked_instead_of_stretching_the_axes
     assert objective["range"] == [pytest.approx(0.915), pytest.approx(high)]
     assert objective["ticktext"][0] == "≤ 0.915"
     assert f"trial {FAR_PRUNED} (pruned, 0.144)" in notes(page, "parallel")
+    # the slice plots' y axes and the contour's colour scale as well
+    page.screenshot(screenshots / "slice.png", "#section-slice")
+    bottom, top = layout(page, "fig-slice", "yaxis.range")  # type: ignore[misc]
+    assert 0.90 < bottom < 0.915 and high < top < high + 0.01
+    zmin = page.js("return document.getElementById('fig-contour')._fullData[0].zmin")
+    assert zmin == pytest.approx(0.915)
+    for section in ("slice", "contour"):
+        assert f"trial {FAR_PRUNED} (pruned, 0.144)" in notes(page, section)
 
 
 def test_a_pruned_run_says_pruned_once_in_the_leaderboard(open_report: OpenReport, screenshots: Path) -> None:

@@ -116,10 +116,9 @@ def parallel_panel(data: ReportData) -> Panel:
         return found
     scored, axes, notes = found
     values = [value for _, value in scored]
-    finished = [value for row, value in scored if row.status == RunStatus.FINISHED.value]
     objective: dict[str, object] = {"label": label(objective_title(data)), "values": column(values)}
     line: dict[str, object] = {"color": column(values), "colorscale": "Viridis", "showscale": True}
-    if (span := robust_range(values, finished)) is not None:
+    if (span := _objective_range(scored)) is not None:
         clipped = column([span.clip(value) for value in values])
         objective.update(values=clipped, range=[span.low, span.high], **_edge_ticks(span, values))
         line.update(color=clipped, cmin=span.low, cmax=span.high)
@@ -132,6 +131,12 @@ def parallel_panel(data: ReportData) -> Panel:
     )
     fig = base_layout(go.Figure([trace]), height=460, margin={"l": 60, "r": 60, "t": 70, "b": 30})
     return Panel("parallel", title, fig, tuple(notes))
+
+
+def _objective_range(scored: list[tuple[Row, float]]) -> Range | None:
+    """The range of the objective the finished runs span, when another run lies far outside it."""
+    finished = [value for row, value in scored if row.status == RunStatus.FINISHED.value]
+    return robust_range([value for _, value in scored], finished)
 
 
 def _row_text(row: Row, value: float) -> str:
@@ -156,27 +161,39 @@ def _apply_ticks(fig: go.Figure, axis: Axis, row: int, col: int) -> None:
         fig.update_xaxes(tickvals=ticks[0], ticktext=ticks[1], row=row, col=col)
 
 
-def _slice_trace(axis: Axis, scored: list[tuple[Row, float]]) -> go.Scatter:
-    """The objective against one param; the runs without a value for it are left out."""
+def _slice_trace(axis: Axis, scored: list[tuple[Row, float]], span: Range | None) -> go.Scatter:
+    """The objective against one param; the runs without a value for it are left out, and with
+    ``span`` the runs beyond it are drawn at its edge as triangles."""
     points = [(x, y, i, row) for i, (x, (row, y)) in enumerate(zip(axis.values, scored, strict=True))]
     points = [p for p in points if p[0] is not None]
+    ys = [p[1] for p in points]
+    marker: dict[str, object] = {
+        "color": column([p[2] for p in points]),
+        "colorscale": "Blues",
+        "size": 6,
+        "line": {"width": 0.5},
+    }
+    if span is not None:
+        marker["symbol"] = [_edge_symbol(span, y) for y in ys]
+        marker["size"] = [10 if span.outside(y) else 6 for y in ys]
+        ys = [span.clip(y) for y in ys]
     return go.Scatter(
         x=column([p[0] for p in points]),
-        y=column([p[1] for p in points]),
+        y=column(ys),
         mode="markers",
-        marker={
-            "color": column([p[2] for p in points]),
-            "colorscale": "Blues",
-            "size": 6,
-            "line": {"width": 0.5},
-        },
-        hovertext=column([label(p[3].name) for p in points]),
+        marker=marker,
+        hovertext=column([label(f"{p[3].name}: {p[1]:.6g}") for p in points]),
         showlegend=False,
     )
 
 
+def _edge_symbol(span: Range, value: float) -> str:
+    return "triangle-down" if value < span.low else "triangle-up" if value > span.high else "circle"
+
+
 def slice_panel(data: ReportData) -> Panel:
-    """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order."""
+    """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order; the
+    y axes span the finished runs (a run far outside is drawn at the edge as a triangle)."""
     title = "Slice plots"
     found = _params_to_draw("slice", title, data, needed=1, complete=False, cap=MAX_SLICES)
     if isinstance(found, Panel):
@@ -187,11 +204,16 @@ def slice_panel(data: ReportData) -> Panel:
     titles = [label(axis.title) for axis in axes]
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, subplot_titles=titles, vertical_spacing=0.12)
     places = [(k // cols + 1, k % cols + 1) for k in range(len(axes))]
-    traces = [_slice_trace(axis, scored) for axis in axes]
+    span = _objective_range(scored)
+    traces = [_slice_trace(axis, scored, span) for axis in axes]
     fig.add_traces(traces, rows=[r for r, _ in places], cols=[c for _, c in places])
     for axis, (r, c) in zip(axes, places, strict=True):
         _apply_ticks(fig, axis, r, c)
     fig.update_yaxes(title_text=label(data.objectives[0].metric), col=1)
+    if span is not None:
+        fig.update_yaxes(range=span.padded())
+        outside = [_row_text(row, value) for row, value in scored if span.outside(value)]
+        notes.append(clipped_note(outside, "the edge of the y axes, drawn as ▼ or ▲"))
     fig = base_layout(fig, height=60 + 260 * rows)
     return Panel("slice", title, fig, tuple(notes), min_width=MIN_SLICE_WIDTH * cols)
 
@@ -262,6 +284,11 @@ def contour_panel(data: ReportData) -> Panel:
         colorscale="Viridis",
         colorbar={"title": {"text": label(data.objectives[0].metric)}},
     )
+    notes = [note]
+    if (span := _objective_range([(p[3], p[2]) for p in points])) is not None:
+        contour.update(zmin=span.low, zmax=span.high)  # the colours resolve the finished runs
+        outside = [_row_text(p[3], p[2]) for p in points if span.outside(p[2])]
+        notes.append(clipped_note(outside, "the end of the colour scale"))
     trials = go.Scatter(
         x=column(xs),
         y=column(ys),
@@ -275,4 +302,4 @@ def contour_panel(data: ReportData) -> Panel:
     for axis, update in ((a, fig.update_xaxes), (b, fig.update_yaxes)):
         if (ticks := axis.ticks()) is not None:
             update(tickvals=ticks[0], ticktext=ticks[1])
-    return Panel("contour", title, fig, (note,))
+    return Panel("contour", title, fig, tuple(notes))
