@@ -1,29 +1,42 @@
 # Every target builds what it needs from nothing: a virtual environment in .venv (or $VENV),
 # Debian packages where a target needs them, and a running PostgreSQL for the tests.
+# The demo installs only what it runs (sweeptrack and scikit-learn); the test targets add the dev
+# tools (pytest, ruff, mypy, torch, Ray, Selenium) on top of the same environment.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+DEV_STAMP := $(VENV)/.installed-dev
+PIP := $(PY) -m pip install -qq --disable-pip-version-check
 DB ?= sqlite:///sweeptrack.db
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: demo test lint typecheck layers pytest postgres chromium bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	@echo "installing sweeptrack and scikit-learn into $(VENV) ..."
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) -e '.[examples]'
+	@touch $@
+
+$(DEV_STAMP): $(DEMO_STAMP)
+	@echo "adding the dev tools (pytest, ruff, mypy, torch, ray, selenium) to $(VENV) ..."
+	@$(PIP) -e '.[dev]'
+	@touch $@
 
 # Tracks three plain runs, then runs the quickstart sweep (16 trials, 2 at a time, median pruning),
 # which ends with the sweep's leaderboard, and writes its HTML report beside a SQLite database
 # (in the working directory for another database).
 DEMO_REPORT = $(if $(filter sqlite:///%,$(DB)),$(dir $(patsubst sqlite:///%,%,$(DB))),)quickstart-report.html
-demo: $(STAMP)
-	$(PY) examples/track_digits.py --db $(DB)
-	$(VENV)/bin/sweeptrack --db $(DB) runs list --experiment digits --filter "tags.model = 'sgd'"
-	$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
-	$(VENV)/bin/sweeptrack --db $(DB) report quickstart --out $(DEMO_REPORT)
+demo: $(DEMO_STAMP)
+	@echo "tracking three runs of examples/track_digits.py in $(DB) ..."
+	@$(PY) examples/track_digits.py --db $(DB)
+	@echo "listing the sgd runs of experiment digits ..."
+	@$(VENV)/bin/sweeptrack --db $(DB) runs list --experiment digits --filter "tags.model = 'sgd'"
+	@echo "running the sweep sweeps/quickstart.yaml (16 trials) ..."
+	@$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
+	@echo "writing the sweep's HTML report ..."
+	@$(VENV)/bin/sweeptrack --db $(DB) report quickstart --out $(DEMO_REPORT)
 
 # PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
 postgres:
@@ -35,22 +48,22 @@ postgres:
 chromium:
 	@command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 
-layers: $(STAMP)
+layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(STAMP) postgres chromium
+pytest: $(DEV_STAMP) postgres chromium
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_tracking.py
 
 clean:

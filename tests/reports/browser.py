@@ -2,13 +2,15 @@
 
 The driver is Debian's ``/usr/bin/chromedriver`` (``make chromium`` installs it), so Selenium
 Manager never downloads a browser. Without it the tests fail with that instruction; they never
-skip. :class:`Page` opens a written report and reads what the page did.
+skip. :class:`Page` opens a written report and reads what the page did; :func:`phone_screen`
+makes the page think it is on a 390 px wide phone.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
+from sweeptrack.reports.report.model import ReportData
+
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}  # an iPhone 12-15's CSS size
 CHROMIUM = Path("/usr/bin/chromium")
 ARGUMENTS = (
     "--headless=new",
@@ -54,6 +59,17 @@ def chromium_session() -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+@contextmanager
+def phone_screen(driver: webdriver.Chrome) -> Iterator[None]:
+    """Pages opened inside see a phone's screen: 390 CSS px wide, mobile (the viewport meta tag
+    applies). The session's driver is itself again afterwards."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 class Page:
@@ -118,3 +134,40 @@ class Page:
             f"#{table} tbody tr",
             index,
         )
+
+    def screenshot(self, path: Path, selector: str | None = None) -> Path:
+        """A PNG of the element ``selector`` (scrolled into view), or of the window."""
+        if selector is None:
+            self.driver.save_screenshot(str(path))
+        else:
+            element = self.driver.find_element(By.CSS_SELECTOR, selector)
+            self.js("arguments[0].scrollIntoView()", element)
+            element.screenshot(str(path))
+        assert path.stat().st_size > 1000, f"{path} is empty"
+        return path
+
+    def box(self, selector: str) -> dict[str, float] | None:
+        """The element's box on the page (top, bottom, left, right, height, width), or None."""
+        return self.js(
+            "var e = document.querySelector(arguments[0]); if (!e) { return null; }"
+            "var r = e.getBoundingClientRect();"
+            "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,"
+            " height: r.height, width: r.width};",
+            selector,
+        )
+
+
+OpenReport = Callable[[ReportData], Page]
+
+
+def assert_clean(page: Page) -> None:
+    assert page.errors() == []
+    assert page.js("return document.body.dataset.figures") == "drawn"
+
+
+def notes(page: Page, section: str) -> str:
+    """The text of a section (its title, notes, hint and tables)."""
+    return page.js(
+        "var s = document.getElementById(arguments[0]); return s ? s.textContent : null;",
+        f"section-{section}",
+    )

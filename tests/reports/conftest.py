@@ -1,14 +1,21 @@
-"""A real SQLite tracking database per test, filled through the run API."""
+"""A real SQLite tracking database per test, filled through the run API; headless Chromium (one
+per session) and the report pages opened in it, for the browser-marked tests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import sweeptrack as st
+from sweeptrack.reports.report.model import ReportData
 from sweeptrack.tracking.sql.store import SqlStore
+
+if TYPE_CHECKING:
+    from browser import OpenReport
+    from selenium import webdriver
 
 MakeRun = Callable[..., str]
 
@@ -44,3 +51,32 @@ def make_run(sqlite_url: str) -> MakeRun:
         return run.id
 
     return make
+
+
+@pytest.fixture(scope="session")
+def driver() -> Iterator[webdriver.Chrome]:
+    from browser import chromium_session  # selenium is loaded only where a test opens a page
+
+    yield from chromium_session()
+
+
+@pytest.fixture
+def open_report(driver: webdriver.Chrome, tmp_path: Path) -> OpenReport:
+    """Write a report's HTML and open it in the browser."""
+    from browser import Page
+
+    from sweeptrack.reports.report.html import render_html
+
+    def open_(data: ReportData) -> Page:
+        path = tmp_path / "report.html"
+        path.write_text(render_html(data), encoding="utf-8")
+        return Page(driver, path)
+
+    return open_
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests leave their screenshots: ``screenshots0`` in pytest's base temp
+    folder (``--basetemp DIR`` puts them in DIR/screenshots0)."""
+    return tmp_path_factory.mktemp("screenshots")

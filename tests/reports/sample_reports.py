@@ -271,3 +271,42 @@ def quadratic_trials(n: int = 30, *, seed: int = 1, params: int = 3, epochs: int
 def sweep_report(**kwargs: Any) -> ReportData:
     """The realistic sample: 30 trials, 4 params, finished, pruned and failed runs."""
     return make_report(quadratic_trials(30, params=4), **kwargs)
+
+
+# As the quickstart demo computed them: fANOVA ranks hidden first, PED-ANOVA alpha; their mean
+# ranks lr, alpha, hidden, model.
+QUICKSTART_IMPORTANCES = Importances(
+    fanova={"hidden": 0.519, "lr": 0.475, "alpha": 0.004, "model": 0.002},
+    ped_anova={"alpha": 0.673, "lr": 0.290, "hidden": 0.037, "model": 0.0004},
+)
+FAR_PRUNED = 5  # the trial stopped at val_f1 0.144, far below the finished trials' 0.92-0.97
+NEAR_PRUNED = 9  # stopped at 0.915, just below them: drawn where it is
+
+
+def quickstart_like() -> ReportData:
+    """A report like the quickstart demo's: val_f1 maximized over model, lr, alpha and hidden;
+    12 finished trials between 0.92 and 0.97, 4 pruned (one far below, at 0.144); fANOVA and
+    PED-ANOVA disagree on the order of the params."""
+    rng = random.Random(7)
+    trials = []
+    for number in range(16):
+        params = {
+            "model": rng.choice(["sgd", "mlp"]),
+            "lr": 10 ** rng.uniform(-4, -0.6),
+            "alpha": 10 ** rng.uniform(-6, -2),
+            "hidden": rng.choice([16, 32, 64]),
+            "epochs": 20,
+        }
+        pruned = number in (FAR_PRUNED, NEAR_PRUNED, 10, 14)
+        final = {FAR_PRUNED: 0.144, NEAR_PRUNED: 0.915}.get(number, round(rng.uniform(0.92, 0.97), 4))
+        epochs = 3 if pruned else 20
+        values = [final - 0.04 * (epochs - 1 - e) / epochs for e in range(epochs)]
+        trials.append(Trial(number, "pruned" if pruned else "finished", params, values, [final]))
+    objective = Objective(metric="val_f1", goal="maximize")
+    return make_report(
+        trials,
+        title="Sweep quickstart",
+        objectives=[objective],
+        top_k=10,
+        extras=lambda kw: kw.update(importances=QUICKSTART_IMPORTANCES),
+    )

@@ -70,5 +70,7 @@ def test_importance_bars_show_each_param_once_with_its_value() -> None:
     assert figure is not None
     for trace, values in zip(figure.data, (data.importances.fanova, data.importances.ped_anova), strict=True):
         assert len(trace.y) == len(set(trace.y)) == len(set(data.importances.fanova) | set(values))
-        shown = dict(zip(trace.y, trace.x, strict=True))
+        shown = {tick.split(" ", 1)[1]: value for tick, value in zip(trace.y, trace.x, strict=True)}
         assert all(shown[name] == value for name, value in values.items())
+        # ranked from the top (plotly draws the first bar at the bottom): "#1 name" first
+        assert list(trace.y)[::-1] == [f"#{k} {name}" for k, name in enumerate(data.importances.ranking, 1)]

@@ -83,6 +83,38 @@ def test_compare_picks_the_runs(sweep_db: str) -> None:
     assert json.loads(result.stdout)["comparison"]["names"] == ["trial-0", "trial-6"]
 
 
+def md_table(md: str, title: str) -> list[list[str]]:
+    """The body rows of the Markdown table under ``### title``, as lists of cells."""
+    lines = md.split(f"### {title}", 1)[1].split("\n\n", 2)[1].splitlines()
+    rows = [line for line in lines[2:] if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in rows]
+
+
+def test_md_comparison_lists_only_the_rows_that_differ(sweep_db: str) -> None:
+    """Two pruned runs: their shared experiment and status are said once, under the table."""
+    with SqlStore(sweep_db) as store:
+        pruned = [
+            T(params={"lr": lr, "model": "sgd", "seed": 1}, status=RunStatus.PRUNED, metrics={"val_f1": [f1]})
+            for lr, f1 in ((0.5, 0.1), (0.7, 0.2))
+        ]
+        _, run_ids = write_sweep(store, pruned, name="stopped")
+
+    result = invoke(sweep_db, "report", "stopped", "--format", "md", "--compare", ",".join(run_ids))
+
+    md = result.stdout
+    rows = md_table(md, "Comparison of 2 runs (rows that differ)")
+    assert [(row[0], row[1]) for row in rows] == [
+        ("params", "lr"),
+        ("metrics", "val_f1.last"),
+        ("metrics", "val_f1.min"),
+        ("metrics", "val_f1.max"),
+    ]
+    assert all(len(set(row[2:])) == 2 for row in rows)  # every row listed differs
+    assert "Same in both runs: experiment exp, status pruned, 5 more identical rows" in md  # model, seed, ...
+    comparison = md.split("### Comparison", 1)[1].split("###", 1)[0]
+    assert comparison.count("pruned") == 1
+
+
 def test_experiment_report(sweep_db: str) -> None:
     result = invoke(sweep_db, "report", "--experiment", "exp", "--metric", "val_f1", "--format", "json")
     data = json.loads(result.stdout)

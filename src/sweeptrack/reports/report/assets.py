@@ -21,6 +21,8 @@ header .meta { opacity: .8; font-size: 13px; }
 nav { position: sticky; top: 0; z-index: 5; background: #fff; border-bottom: 1px solid #dde1e6;
   padding: 6px 24px; font-size: 13px; }
 nav a { margin-right: 14px; color: #2357a4; text-decoration: none; }
+.nav-toggle { display: none; }
+section { scroll-margin-top: 44px; }
 main { padding: 12px 24px 40px; }
 section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; margin: 14px 0;
   padding: 10px 16px; }
@@ -62,6 +64,25 @@ ul.failures { padding-left: 18px; } ul.failures details { display: inline; }
 ul.failures summary { display: inline; cursor: pointer; color: #8a1c1c; }
 pre { background: #f4f5f7; padding: 8px; overflow: auto; max-height: 420px; font-size: 12px; }
 .figure { width: 100%; min-height: 200px; }
+/* A phone: the nav folds into one "Sections" line that opens a list; less padding everywhere. */
+@media (max-width: 700px) {
+  header { padding: 10px 12px; } header h1 { font-size: 18px; } header .meta { font-size: 12px; }
+  nav { padding: 2px 12px; }
+  input.nav-toggle { display: block; position: absolute; opacity: 0; width: 1px; height: 1px; }
+  label.nav-toggle { display: block; padding: 8px 0; font-weight: 600; color: #2357a4; cursor: pointer; }
+  label.nav-toggle::before { content: "\\2630\\00a0\\00a0"; }
+  input.nav-toggle:focus-visible + label { outline: 2px solid #2357a4; }
+  input.nav-toggle:checked + label::before { content: "\\2715\\00a0\\00a0"; }
+  .nav-links { display: none; padding: 0 0 6px; }
+  input.nav-toggle:checked ~ .nav-links { display: grid; grid-template-columns: 1fr 1fr; gap: 2px 12px; }
+  .nav-links a { padding: 5px 0; }
+  main { padding: 4px 6px 30px; }
+  section { padding: 8px 8px; margin: 10px 0; }
+  .filter input { width: 100%; box-sizing: border-box; }
+  .filter .count { display: block; margin: 4px 0 0; }
+  .figure-wrap { overflow-x: auto; }
+  table.comparison tbody th { position: sticky; left: 0; background: #fff; }
+}
 """
 
 ERRORS_JS = """
@@ -83,10 +104,23 @@ PAGE_JS = """
 (function () {
   var block = JSON.parse(document.getElementById("report-figures").textContent);
   var config = {responsive: true, displaylogo: false};
+  var narrow = window.matchMedia("(max-width: 700px)").matches;
+  // A legend under the plot that needs more lines than it was given (many runs on a narrow
+  // screen) would scroll and squash the plot: the figure grows by the legend's height instead.
+  function fitLegend(div) {
+    var legend = div.querySelector("g.legend"), box = legend && legend.querySelector(".scrollbox");
+    if (!box) { return div; }
+    var needed = box.getBBox().height;
+    if (needed < 0.15 * div._fullLayout.height) { return div; }
+    return Plotly.relayout(div, {height: div._fullLayout.height + needed, "legend.maxheight": needed + 10});
+  }
   var drawn = Object.keys(block.figures).map(function (id) {
     var figure = block.figures[id];
     figure.layout.template = block.template;
-    return Plotly.newPlot(id, figure.data, figure.layout, config);
+    figure.data.forEach(function (trace) {
+      if (narrow && trace.type === "parcoords") { trace.labelangle = -30; }  // labels would overlap
+    });
+    return Plotly.newPlot(id, figure.data, figure.layout, config).then(fitLegend);
   });
   Promise.all(drawn).then(function () { document.body.dataset.figures = "drawn"; }, function (err) {
     window.reportErrors.push("figure: " + String(err));
@@ -139,6 +173,10 @@ PAGE_JS = """
       count.textContent = shown + " of " + rows.length + " runs";
     });
   }
+  var toggle = document.getElementById("nav-toggle");
+  document.querySelectorAll(".nav-links a").forEach(function (a) {
+    a.addEventListener("click", function () { toggle.checked = false; });  // fold the phone menu
+  });
   var differs = document.getElementById("only-differs");
   if (differs) {
     differs.addEventListener("change", function () {

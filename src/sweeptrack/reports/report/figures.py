@@ -9,23 +9,26 @@ and notes on what was left out (capped params, downsampled curves). A figure's p
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sweeptrack.core.model import RunStatus
-from sweeptrack.reports.report.model import Curve, ReportData, Row
-from sweeptrack.reports.report.values import column, finite, label
+from sweeptrack.reports.report.model import Curve, HistoryPoint, ReportData, Row
+from sweeptrack.reports.report.values import Range, column, finite, label, robust_range
 from sweeptrack.reports.runs import short_id
 
 __all__ = [
     "TEMPLATE",
     "Panel",
     "base_layout",
+    "clipped_note",
     "curves_panel",
     "history_panel",
     "hypervolume_panel",
+    "importance_label",
     "importances_panel",
     "objective_title",
     "pareto_panel",
@@ -37,6 +40,18 @@ TEMPLATE = "plotly_white"
 MAX_BARS = 30  # importance bars shown
 MAX_SYSTEM_SERIES = 12
 MAX_PARETO_PAIRS = 3
+# Legends go under the plot, left-aligned, one line or more: on a phone a legend at the right
+# would take half the width or cover the plot. Placed at the figure's bottom edge ("container"),
+# the legend pushes the bottom margin, so it never covers the x axis's title.
+LEGEND_BELOW = {
+    "orientation": "h",
+    "x": 0,
+    "xanchor": "left",
+    "yref": "container",
+    "y": 0,
+    "yanchor": "bottom",
+}
+MAX_NAMED_OUTLIERS = 5  # trials named in a figure's note on what it clips
 STATUS_COLORS = {
     RunStatus.FINISHED.value: "#1f77b4",
     RunStatus.PRUNED.value: "#9e9e9e",
@@ -55,6 +70,8 @@ class Panel:
     title: str
     figure: go.Figure | None
     notes: tuple[str, ...] = field(default=())
+    hint: str = ""  # how to read the figure
+    min_width: int = 0  # px; a narrower screen scrolls the figure sideways
 
     @property
     def div_id(self) -> str:
@@ -65,6 +82,7 @@ def base_layout(fig: go.Figure, *, height: int = 420, **layout: object) -> go.Fi
     """The common layout. The figure gets no template of its own: the page applies one shared
     template to every figure (:data:`TEMPLATE`), so its JSON is not repeated per figure."""
     fig.update_layout(template="none", height=height, margin={"l": 60, "r": 20, "t": 30, "b": 50})
+    fig.update_layout(legend=LEGEND_BELOW)
     fig.update_layout(**layout)
     return fig
 
@@ -80,8 +98,29 @@ def objective_title(data: ReportData, index: int = 0) -> str:
     return f"{objective.metric} ({objective.summary}, {objective.goal})"
 
 
+def clipped_note(outside: Sequence[str], where: str) -> str:
+    """The note under a figure whose range leaves out a few trials: how many, where they are
+    clipped to (``where``), and which (``outside``: one text per trial, e.g.
+    ``"trial 5 (pruned, 0.144)"``)."""
+    named = ", ".join(outside[:MAX_NAMED_OUTLIERS])
+    more = f" and {len(outside) - MAX_NAMED_OUTLIERS} more" if len(outside) > MAX_NAMED_OUTLIERS else ""
+    if len(outside) == 1:
+        head = "1 trial outside the finished trials' range is"
+    else:
+        head = f"{len(outside)} trials outside the finished trials' range are"
+    return f"{head} clipped to {where}: {named}{more}"
+
+
+def _trial_text(point: HistoryPoint, index: int, value: float) -> str:
+    number = point.trial_number if point.trial_number is not None else index
+    return f"trial {number} ({point.status}, {value:.4g})"
+
+
 def history_panel(data: ReportData) -> Panel:
-    """Every trial's objective value by trial number, and the best so far as a step line."""
+    """Every trial's objective value by trial number, and the best so far as a step line. The y
+    axis spans the finished trials (:func:`~.values.robust_range`): a trial far outside it (a
+    pruned trial stopped at a bad first epoch) is drawn at the edge as a triangle and named in the
+    notes, instead of squashing every other point into a line."""
     title = "Optimization history"
     if not data.objectives:
         return Panel("history", title, None, ("the report has no objective",))
@@ -89,29 +128,58 @@ def history_panel(data: ReportData) -> Panel:
     drawn = [(i, p, value) for i, p, value in points if value is not None]
     if not drawn:
         return Panel("history", title, None, (f"no trial has a finite {data.objectives[0].metric} yet",))
-    x = [p.trial_number if p.trial_number is not None else i for i, p, _ in drawn]
-    trials = go.Scatter(
-        x=column(x),
-        y=column([value for _, _, value in drawn]),
-        mode="markers",
-        name="trial",
-        marker={"color": column([STATUS_COLORS.get(p.status, "#ff7f0e") for _, p, _ in drawn]), "size": 7},
-        hovertext=column([f"{label(short_id(p.run_id))} ({label(p.status)})" for _, p, _ in drawn]),
-    )
-    best = [(i, p, finite(p.best_so_far)) for i, p in enumerate(data.history)]
-    best_line = go.Scatter(
-        x=column([p.trial_number if p.trial_number is not None else i for i, p, v in best if v is not None]),
-        y=column([v for _, _, v in best if v is not None]),
-        mode="lines",
-        line={"shape": "hv", "color": "#2ca02c"},
-        name="best so far",
-    )
-    fig = go.Figure([trials, best_line])
+    finished = [value for _, p, value in drawn if p.status == RunStatus.FINISHED.value]
+    span = robust_range([value for _, _, value in drawn], finished)
+    inside = [d for d in drawn if span is None or not span.outside(d[2])]
+    outside = [d for d in drawn if span is not None and span.outside(d[2])]
+    traces = [_history_trace(inside, name="trial")]
     notes = []
+    if span is not None:
+        traces.append(_history_trace(outside, name="outside the axis (clipped)", span=span))
+        outliers = [_trial_text(p, i, value) for i, p, value in outside]
+        notes.append(clipped_note(outliers, "the edge of the axis, drawn as ▼ or ▲"))
+    best = [(i, p, finite(p.best_so_far)) for i, p in enumerate(data.history)]
+    best = [(i, p, v if span is None else span.clip(v)) for i, p, v in best if v is not None]
+    traces.append(
+        go.Scatter(
+            x=column([p.trial_number if p.trial_number is not None else i for i, p, _ in best]),
+            y=column([v for _, _, v in best]),
+            mode="lines",
+            line={"shape": "hv", "color": "#2ca02c"},
+            name="best so far",
+        )
+    )
     if len(drawn) < len(points):
         notes.append(f"{len(points) - len(drawn)} trials without a finite value are not drawn")
-    base_layout(fig, xaxis_title="trial", yaxis_title=label(objective_title(data)))
+    fig = base_layout(go.Figure(traces), xaxis_title="trial", yaxis_title=label(objective_title(data)))
+    if span is not None:
+        fig.update_yaxes(range=span.padded())
     return Panel("history", title, fig, tuple(notes))
+
+
+def _history_trace(
+    points: Sequence[tuple[int, HistoryPoint, float]], *, name: str, span: Range | None = None
+) -> go.Scatter:
+    """Trials as markers coloured by status; with ``span``, drawn at its edge as triangles."""
+    marker: dict[str, object] = {
+        "color": column([STATUS_COLORS.get(p.status, "#ff7f0e") for _, p, _ in points]),
+        "size": 7,
+    }
+    hover = [f"{label(short_id(p.run_id))} ({label(p.status)})" for _, p, _ in points]
+    ys = [value for _, _, value in points]
+    if span is not None:
+        marker["symbol"] = column(["triangle-down" if v < span.low else "triangle-up" for v in ys])
+        marker["size"] = 11
+        hover = [f"{text}: {v:.6g}, off the axis" for text, v in zip(hover, ys, strict=True)]
+        ys = [span.clip(v) for v in ys]
+    return go.Scatter(
+        x=column([p.trial_number if p.trial_number is not None else i for i, p, _ in points]),
+        y=column(ys),
+        mode="markers",
+        name=name,
+        marker=marker,
+        hovertext=column(hover),
+    )
 
 
 def _curve_trace(curve: Curve) -> go.Scatter:
@@ -127,6 +195,16 @@ def _curve_trace(curve: Curve) -> go.Scatter:
     )
 
 
+def _finite(curve: Curve) -> list[float]:
+    return [value for value in map(finite, curve.values) if value is not None]
+
+
+def _curves_range(curves: Sequence[Curve]) -> Range | None:
+    """The y range the finished runs' curves span, when another curve goes far outside it."""
+    finished = [v for c in curves if c.status == RunStatus.FINISHED.value for v in _finite(c)]
+    return robust_range([v for curve in curves for v in _finite(curve)], finished)
+
+
 def curves_panel(data: ReportData) -> Panel:
     """The learning curves of the top-k runs; pruned runs faded and dotted."""
     title = "Learning curves"
@@ -138,35 +216,47 @@ def curves_panel(data: ReportData) -> Panel:
     kept = sum(len(curve.steps) for curve in curves.runs)
     total = sum(curve.points_total for curve in curves.runs)
     notes = [f"the top {curves.top_k} runs by the objective; pruned runs are faded and dotted"]
+    if (span := _curves_range(curves.runs)) is not None:
+        fig.update_yaxes(range=span.padded())
+        outside = [f"{c.name} ({c.status})" for c in curves.runs if any(map(span.outside, _finite(c)))]
+        notes.append(clipped_note(outside, "the edge of the axis"))
     if kept < total:
         notes.append(f"downsampled for drawing (min/max buckets): {kept:,} of {total:,} points are drawn")
     return Panel("curves", title, fig, tuple(notes))
 
 
+def importance_label(rank: int, name: str) -> str:
+    """A param as the importance chart names it, ``"#2 alpha"``: the other figures cite the rank."""
+    return label(f"#{rank} {name}")
+
+
 def importances_panel(data: ReportData) -> Panel:
-    """fANOVA and PED-ANOVA importances as horizontal bars, the most important param on top."""
+    """fANOVA and PED-ANOVA importances as horizontal bars in the report's one ranking
+    (``Importances.ranking``, their mean), the most important param on top as ``#1``."""
     title = "Parameter importances"
     imp = data.importances
     if imp is None or not (imp.fanova or imp.ped_anova):
         return Panel("importances", title, None, ("no importances were computed",))
-    lead = imp.lead
-    names = sorted(lead, key=lambda name: -(finite(lead[name]) or 0.0))
-    names += sorted((set(imp.fanova) | set(imp.ped_anova)) - set(names))
+    names = imp.ranking
     notes = []
     if len(names) > MAX_BARS:
         notes.append(f"the {MAX_BARS} most important of {len(names)} params are shown")
         names = names[:MAX_BARS]
-    names.reverse()  # plotly draws the first bar at the bottom
+    ticks = [importance_label(rank, name) for rank, name in enumerate(names, start=1)]
+    ticks.reverse()  # plotly draws the first bar at the bottom
+    names = names[::-1]
     bars = [
-        go.Bar(
-            y=[label(n) for n in names], x=[finite(values.get(n)) for n in names], orientation="h", name=who
-        )
+        go.Bar(y=ticks, x=[finite(values.get(n)) for n in names], orientation="h", name=who)
         for who, values in (("fANOVA", imp.fanova), ("PED-ANOVA", imp.ped_anova))
         if values
     ]
-    fig = base_layout(go.Figure(bars), height=max(260, 80 + 26 * len(names)), barmode="group")
+    fig = base_layout(go.Figure(bars), height=max(280, 110 + 26 * len(names)), barmode="group")
     fig.update_layout(xaxis_title="importance (sums to 1)", yaxis={"type": "category"})
-    return Panel("importances", title, fig, tuple(notes))
+    hint = (
+        "Ranked by the mean of the two evaluators (#1 on top). The parallel coordinates, slice plots "
+        "and contour take their params in this order."
+    )
+    return Panel("importances", title, fig, tuple(notes), hint=hint)
 
 
 def _pareto_pair(data: ReportData, i: int, j: int) -> tuple[go.Scatter, go.Scatter]:

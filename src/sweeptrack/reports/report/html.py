@@ -160,8 +160,12 @@ def _seed_groups(data: ReportData) -> str:
 
 
 def _panel(panel: Panel, data: ReportData) -> str:
-    body = f'<div id="{panel.div_id}" class="figure"></div>' if panel.figure is not None else ""
-    return _section(panel.key, panel.title, body, data, panel.notes)
+    body = ""
+    if panel.figure is not None:
+        # A figure too dense to shrink (a grid of slices) keeps a minimum width and scrolls sideways.
+        style = f' style="min-width: {panel.min_width}px"' if panel.min_width else ""
+        body = f'<div class="figure-wrap"><div id="{panel.div_id}" class="figure"{style}></div></div>'
+    return _section(panel.key, panel.title, body, data, panel.notes, hint=panel.hint)
 
 
 def _comparison(data: ReportData) -> str:
@@ -205,9 +209,15 @@ def _header(data: ReportData, panels: Sequence[Panel]) -> str:
     links = [("summary", "Summary"), ("leaderboard", "Leaderboard")]
     links += [("seed_groups", "Seed groups")] if data.seed_groups else []
     links += [(panel.key, panel.title.split(" of ")[0]) for panel in panels] + [("comparison", "Comparison")]
-    nav = "".join(f'<a href="#section-{key}">{escape(text)}</a>' for key, text in links)
+    anchors = "".join(f'<a href="#section-{key}">{escape(text)}</a>' for key, text in links)
+    # On a narrow screen the links fold under a "Sections" toggle (a checkbox and its label: CSS only).
+    nav = (
+        '<nav><input type="checkbox" id="nav-toggle" class="nav-toggle" aria-label="Show the sections">'
+        '<label for="nav-toggle" class="nav-toggle">Sections</label>'
+        f'<div class="nav-links">{anchors}</div></nav>'
+    )
     meta = escape(f"{what} · generated {data.generated_at}")
-    return f'<header><h1>{escape(data.title)}</h1><div class="meta">{meta}</div></header><nav>{nav}</nav>'
+    return f'<header><h1>{escape(data.title)}</h1><div class="meta">{meta}</div></header>{nav}'
 
 
 def render_html(data: ReportData, prebuilt: Prebuilt | None = None) -> str:

@@ -64,8 +64,9 @@ def _summary(data: ReportData) -> list[str]:
 def _param_columns(data: ReportData, rows: Sequence[Row]) -> tuple[list[str], int]:
     """The varying params of the shown rows, most important first; and how many were left out."""
     varying = [n for n in data.param_names if len({repr(r.params.get(n)) for r in rows}) > 1]
-    order = data.importances.lead if data.importances else {}
-    varying.sort(key=lambda name: -order.get(name, -1.0))
+    ranking = data.importances.ranking if data.importances else []
+    position = {name: index for index, name in enumerate(ranking)}
+    varying.sort(key=lambda name: position.get(name, len(position)))  # the importance chart's order
     return varying[:MAX_PARAM_COLUMNS], max(len(varying) - MAX_PARAM_COLUMNS, 0)
 
 
@@ -112,16 +113,30 @@ def _seed_groups(data: ReportData) -> str:
 
 
 def _comparison(data: ReportData) -> str:
+    """Only the rows where the compared runs differ; what they share is one line under the table
+    (their experiment and status by value, the other identical rows counted)."""
     found = data.comparison
     if found is None:
         return ""
-    rows = [[row.section, row.key, *row.values] for row in found.rows if row.differs or row.section == "run"]
+    named = [row for row in found.rows if (row.section, row.key) != ("run", "name")]  # the columns say it
+    differ = [[row.section, row.key, *row.values] for row in named if row.differs]
+    same = [row for row in named if not row.differs]
+    runs = f"{len(found.run_ids)} runs"
+    shared = [f"{row.key} {text_cell(row.values[0])}" for row in same if row.section == "run" and row.values]
+    others = len(same) - len(shared)
+    if others:
+        rows = "1 more identical row" if others == 1 else f"{others} more identical rows"
+        shared.append(f"{rows} (in the HTML and JSON reports)")
+    every = "both runs" if len(found.run_ids) == 2 else f"all {runs}"
+    line = f"Same in {every}: {markdown_text(', '.join(shared))}.\n" if shared else ""
+    if not differ:
+        return f"### Comparison of {runs}\n\nThe runs differ in nothing compared.\n{line}"
     columns = [
         "section",
         "key",
         *(f"{name} ({short_id(run_id)})" for name, run_id in zip(found.names, found.run_ids, strict=True)),
     ]
-    return _table(columns, rows, f"Comparison of {len(found.run_ids)} runs (rows that differ)")
+    return _table(columns, differ, f"Comparison of {runs} (rows that differ)") + ("\n" + line if line else "")
 
 
 def _failures(data: ReportData) -> str:

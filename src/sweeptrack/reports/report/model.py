@@ -19,6 +19,7 @@ Conventions:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -166,15 +167,30 @@ class Curves(_Model):
 
 
 class Importances(_Model):
-    """Param importances by Optuna's evaluators, each normalized to sum to 1."""
+    """Param importances by Optuna's evaluators, each normalized to sum to 1.
+
+    The two evaluators often disagree on the order; :attr:`ranking` is the one order the report
+    uses everywhere (the importance chart, the params figures, the Markdown table's columns).
+    """
 
     fanova: dict[str, float] = Field(default_factory=dict)
     ped_anova: dict[str, float] = Field(default_factory=dict)
 
     @property
-    def lead(self) -> dict[str, float]:
-        """What orders params on the page: fANOVA's importances, or PED-ANOVA's without them."""
-        return self.fanova or self.ped_anova
+    def scores(self) -> dict[str, float]:
+        """Each param's mean importance over the evaluators that scored it (NaN and inf left out)."""
+        found: dict[str, list[float]] = {}
+        for evaluator in (self.fanova, self.ped_anova):
+            for name, value in evaluator.items():
+                usable = isinstance(value, int | float) and math.isfinite(value)
+                found.setdefault(name, []).extend([float(value)] if usable else [])
+        return {name: sum(values) / len(values) if values else 0.0 for name, values in found.items()}
+
+    @property
+    def ranking(self) -> list[str]:
+        """Param names, most important first by :attr:`scores` (ties by name)."""
+        scores = self.scores
+        return sorted(scores, key=lambda name: (-scores[name], name))
 
 
 class Pareto(_Model):

@@ -10,34 +10,44 @@ params beyond the caps (the most important params, by fANOVA or PED-ANOVA, come 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sweeptrack.reports.report.figures import Panel, base_layout, objective_title, scored_rows
+from sweeptrack.core.model import RunStatus
+from sweeptrack.reports.report.figures import (
+    Panel,
+    base_layout,
+    clipped_note,
+    objective_title,
+    scored_rows,
+)
 from sweeptrack.reports.report.model import ReportData, Row
 from sweeptrack.reports.report.values import (
     Axis,
+    Range,
     column,
     describe_skipped,
     finite,
     label,
     param_axis,
     rank_params,
+    robust_range,
 )
 
 __all__ = ["MAX_DIMENSIONS", "MAX_SLICES", "contour_panel", "parallel_panel", "slice_panel"]
 
 MAX_DIMENSIONS = 30  # params on the parallel coordinates
 MAX_SLICES = 12
+MIN_SLICE_WIDTH = 160  # px per column of slices; a phone scrolls the grid sideways
 MIN_CONTOUR_TRIALS = 5
 _GRID = 40  # contour grid points per side
 
 
-def _importance(data: ReportData) -> Mapping[str, float]:
-    return {} if data.importances is None else data.importances.lead
+def _ranking(data: ReportData) -> list[str]:
+    """The report's one importance ranking, as the importance chart shows it."""
+    return [] if data.importances is None else data.importances.ranking
 
 
 def _axes(data: ReportData, rows: list[Row], *, complete: bool) -> tuple[list[Axis], dict[str, str]]:
@@ -52,7 +62,7 @@ def _axes(data: ReportData, rows: list[Row], *, complete: bool) -> tuple[list[Ax
             skipped[name] = "missing or not finite in some runs"
         else:
             axes.append(axis)
-    return rank_params(axes, _importance(data)), skipped
+    return rank_params(axes, _ranking(data)), skipped
 
 
 def _capped(axes: list[Axis], cap: int, skipped: dict[str, str]) -> tuple[list[Axis], list[str]]:
@@ -97,21 +107,52 @@ def _dimension(axis: Axis) -> dict[str, object]:
 
 
 def parallel_panel(data: ReportData) -> Panel:
-    """Parallel coordinates over the params (up to :data:`MAX_DIMENSIONS`) and the objective."""
+    """Parallel coordinates over the params (up to :data:`MAX_DIMENSIONS`) and the objective. The
+    objective's axis and colour scale span the finished trials (:func:`~.values.robust_range`):
+    a trial far outside ends at the axis's edge, whose tick says so (``≤ 0.917``)."""
     title = "Parallel coordinates"
     found = _params_to_draw("parallel", title, data, needed=2, complete=True, cap=MAX_DIMENSIONS)
     if isinstance(found, Panel):
         return found
     scored, axes, notes = found
-    values = column([value for _, value in scored])
-    objective = {"label": label(objective_title(data)), "values": values}
+    values = [value for _, value in scored]
+    objective: dict[str, object] = {"label": label(objective_title(data)), "values": column(values)}
+    line: dict[str, object] = {"color": column(values), "colorscale": "Viridis", "showscale": True}
+    if (span := _objective_range(scored)) is not None:
+        clipped = column([span.clip(value) for value in values])
+        objective.update(values=clipped, range=[span.low, span.high], **_edge_ticks(span, values))
+        line.update(color=clipped, cmin=span.low, cmax=span.high)
+        outside = [_row_text(row, value) for row, value in scored if span.outside(value)]
+        notes.append(clipped_note(outside, "the edge of the objective's axis, its tick marked ≤ or ≥"))
     trace = go.Parcoords(
         dimensions=[*(_dimension(axis) for axis in axes), objective],
-        line={"color": values, "colorscale": "Viridis", "showscale": True},
+        line=line,
         labelangle=-20 if len(axes) > 8 else 0,
     )
     fig = base_layout(go.Figure([trace]), height=460, margin={"l": 60, "r": 60, "t": 70, "b": 30})
     return Panel("parallel", title, fig, tuple(notes))
+
+
+def _objective_range(scored: list[tuple[Row, float]]) -> Range | None:
+    """The range of the objective the finished runs span, when another run lies far outside it."""
+    finished = [value for row, value in scored if row.status == RunStatus.FINISHED.value]
+    return robust_range([value for _, value in scored], finished)
+
+
+def _row_text(row: Row, value: float) -> str:
+    trial = f"trial {row.trial_number}" if row.trial_number is not None else label(row.name)
+    return f"{trial} ({row.status}, {value:.4g})"
+
+
+def _edge_ticks(span: Range, values: list[float]) -> dict[str, list[object]]:
+    """Five ticks over ``span``; an edge that clips a value reads ``≤ low`` or ``≥ high``."""
+    ticks = np.linspace(span.low, span.high, 5).tolist()
+    text = [f"{tick:.4g}" for tick in ticks]
+    if any(value < span.low for value in values):
+        text[0] = f"≤ {text[0]}"
+    if any(value > span.high for value in values):
+        text[-1] = f"≥ {text[-1]}"
+    return {"tickvals": ticks, "ticktext": text}
 
 
 def _apply_ticks(fig: go.Figure, axis: Axis, row: int, col: int) -> None:
@@ -120,27 +161,39 @@ def _apply_ticks(fig: go.Figure, axis: Axis, row: int, col: int) -> None:
         fig.update_xaxes(tickvals=ticks[0], ticktext=ticks[1], row=row, col=col)
 
 
-def _slice_trace(axis: Axis, scored: list[tuple[Row, float]]) -> go.Scatter:
-    """The objective against one param; the runs without a value for it are left out."""
+def _slice_trace(axis: Axis, scored: list[tuple[Row, float]], span: Range | None) -> go.Scatter:
+    """The objective against one param; the runs without a value for it are left out, and with
+    ``span`` the runs beyond it are drawn at its edge as triangles."""
     points = [(x, y, i, row) for i, (x, (row, y)) in enumerate(zip(axis.values, scored, strict=True))]
     points = [p for p in points if p[0] is not None]
+    ys = [p[1] for p in points]
+    marker: dict[str, object] = {
+        "color": column([p[2] for p in points]),
+        "colorscale": "Blues",
+        "size": 6,
+        "line": {"width": 0.5},
+    }
+    if span is not None:
+        marker["symbol"] = [_edge_symbol(span, y) for y in ys]
+        marker["size"] = [10 if span.outside(y) else 6 for y in ys]
+        ys = [span.clip(y) for y in ys]
     return go.Scatter(
         x=column([p[0] for p in points]),
-        y=column([p[1] for p in points]),
+        y=column(ys),
         mode="markers",
-        marker={
-            "color": column([p[2] for p in points]),
-            "colorscale": "Blues",
-            "size": 6,
-            "line": {"width": 0.5},
-        },
-        hovertext=column([label(p[3].name) for p in points]),
+        marker=marker,
+        hovertext=column([label(f"{p[3].name}: {p[1]:.6g}") for p in points]),
         showlegend=False,
     )
 
 
+def _edge_symbol(span: Range, value: float) -> str:
+    return "triangle-down" if value < span.low else "triangle-up" if value > span.high else "circle"
+
+
 def slice_panel(data: ReportData) -> Panel:
-    """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order."""
+    """The objective against each param (up to :data:`MAX_SLICES`), colored by trial order; the
+    y axes span the finished runs (a run far outside is drawn at the edge as a triangle)."""
     title = "Slice plots"
     found = _params_to_draw("slice", title, data, needed=1, complete=False, cap=MAX_SLICES)
     if isinstance(found, Panel):
@@ -151,12 +204,18 @@ def slice_panel(data: ReportData) -> Panel:
     titles = [label(axis.title) for axis in axes]
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, subplot_titles=titles, vertical_spacing=0.12)
     places = [(k // cols + 1, k % cols + 1) for k in range(len(axes))]
-    traces = [_slice_trace(axis, scored) for axis in axes]
+    span = _objective_range(scored)
+    traces = [_slice_trace(axis, scored, span) for axis in axes]
     fig.add_traces(traces, rows=[r for r, _ in places], cols=[c for _, c in places])
     for axis, (r, c) in zip(axes, places, strict=True):
         _apply_ticks(fig, axis, r, c)
     fig.update_yaxes(title_text=label(data.objectives[0].metric), col=1)
-    return Panel("slice", title, base_layout(fig, height=60 + 260 * rows), tuple(notes))
+    if span is not None:
+        fig.update_yaxes(range=span.padded())
+        outside = [_row_text(row, value) for row, value in scored if span.outside(value)]
+        notes.append(clipped_note(outside, "the edge of the y axes, drawn as ▼ or ▲"))
+    fig = base_layout(fig, height=60 + 260 * rows)
+    return Panel("slice", title, fig, tuple(notes), min_width=MIN_SLICE_WIDTH * cols)
 
 
 def _interpolate(xs: list[float], ys: list[float], zs: list[float]) -> tuple[list[float], list[float], list]:
@@ -174,17 +233,37 @@ def _interpolate(xs: list[float], ys: list[float], zs: list[float]) -> tuple[lis
     return gx.tolist(), gy.tolist(), [[finite(v) for v in row] for row in z.tolist()]
 
 
+def _contour_params(data: ReportData, axes: list[Axis]) -> tuple[Axis, Axis, str] | str:
+    """The first two numeric params of the importance ranking (the chart's ``#1``, ``#2``, ...)
+    and a note that names them by that rank; or why there are none."""
+    numeric = [axis for axis in axes if axis.categories is None]
+    if len(numeric) < 2:
+        return f"needs 2 numeric params that vary; {len(numeric)} found"
+    a, b = numeric[:2]
+    rank = {name: index for index, name in enumerate(_ranking(data), start=1)}
+    if a.name not in rank or b.name not in rank:
+        return a, b, f"{a.name} against {b.name}: no importances, so the most varied; interpolated linearly"
+    note = f"#{rank[a.name]} {a.name} against #{rank[b.name]} {b.name} of the importance ranking"
+    note += ", interpolated linearly"
+    passed = [f"#{rank[x.name]} {x.name}" for x in axes[: axes.index(b)] if x.categories is not None]
+    if passed:
+        verb = "ranks higher but is a category" if len(passed) == 1 else "rank higher but are categories"
+        note += f"; {', '.join(passed)} {verb}, which a contour cannot draw"
+    return a, b, note
+
+
 def contour_panel(data: ReportData) -> Panel:
-    """The objective interpolated over the two most important numeric params, with the trials."""
-    title = "Contour of the two most important params"
+    """The objective interpolated over the two most important numeric params (by the ranking
+    the importance chart shows), with the trials."""
+    title = "Contour of the two most important numeric params"
     scored = scored_rows(data)
     if (empty := _too_few("contour", title, data, len(scored), MIN_CONTOUR_TRIALS)) is not None:
         return empty
     axes, _ = _axes(data, [row for row, _ in scored], complete=False)
-    numeric = [axis for axis in axes if axis.categories is None]
-    if len(numeric) < 2:
-        return Panel("contour", title, None, (f"needs 2 numeric params that vary; {len(numeric)} found",))
-    a, b = numeric[:2]
+    chosen = _contour_params(data, axes)
+    if isinstance(chosen, str):
+        return Panel("contour", title, None, (chosen,))
+    a, b, note = chosen
     points = [
         (x, y, z, row)
         for x, y, (row, z) in zip(a.values, b.values, scored, strict=True)
@@ -205,6 +284,11 @@ def contour_panel(data: ReportData) -> Panel:
         colorscale="Viridis",
         colorbar={"title": {"text": label(data.objectives[0].metric)}},
     )
+    notes = [note]
+    if (span := _objective_range([(p[3], p[2]) for p in points])) is not None:
+        contour.update(zmin=span.low, zmax=span.high)  # the colours resolve the finished runs
+        outside = [_row_text(p[3], p[2]) for p in points if span.outside(p[2])]
+        notes.append(clipped_note(outside, "the end of the colour scale"))
     trials = go.Scatter(
         x=column(xs),
         y=column(ys),
@@ -218,4 +302,4 @@ def contour_panel(data: ReportData) -> Panel:
     for axis, update in ((a, fig.update_xaxes), (b, fig.update_yaxes)):
         if (ticks := axis.ticks()) is not None:
             update(tickvals=ticks[0], ticktext=ticks[1])
-    return Panel("contour", title, fig, (f"{a.name} against {b.name}, interpolated linearly",))
+    return Panel("contour", title, fig, tuple(notes))

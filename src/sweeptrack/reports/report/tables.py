@@ -85,9 +85,8 @@ def _metric_cell(row: Row, key: str) -> str:
 
 
 def _leaderboard_row(data: ReportData, row: Row, metrics: Sequence[str]) -> str:
-    marked = row.status in _MARKED
-    name = escape(row.name) + (" " + badge(row.status) if marked else "")
-    name += f' <code class="rid">{escape(short_id(row.run_id))}</code>'
+    # The status shows once, as the status column's badge; the row's class greys or reddens it.
+    name = f'{escape(row.name)} <code class="rid">{escape(short_id(row.run_id))}</code>'
     cells = [
         cell(row.rank),
         cell(row.trial_number),

@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "Axis",
+    "Range",
     "column",
     "describe_skipped",
     "finite",
@@ -28,6 +29,7 @@ __all__ = [
     "number",
     "param_axis",
     "rank_params",
+    "robust_range",
 ]
 
 MAX_CATEGORIES = 50  # a param with more distinct non-numeric values is not drawn on an axis
@@ -171,15 +173,59 @@ def param_axis(name: str, values: Sequence[Any]) -> Axis | str:
     return Axis(name, [None if text is None else index[text] for text in texts], categories=categories)
 
 
-def rank_params(axes: Sequence[Axis], importance: Mapping[str, float]) -> list[Axis]:
-    """Axes ordered most important first; params without an importance after, most varied first."""
+def rank_params(axes: Sequence[Axis], ranking: Sequence[str]) -> list[Axis]:
+    """Axes in the order of the importance ``ranking`` (see ``Importances.ranking``); params it
+    does not name after them, most varied first."""
+    position = {name: index for index, name in enumerate(ranking)}
 
-    def key(axis: Axis) -> tuple[float, int]:
+    def key(axis: Axis) -> tuple[int, int]:
         distinct = len({value for value in axis.values if value is not None})
-        weight = finite(importance.get(axis.name))
-        return (1.0 if weight is None else -weight, -distinct)
+        return (position.get(axis.name, len(position)), -distinct)
 
     return sorted(axes, key=key)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A robust range for an axis or a colour scale: what the finished trials span, widened to
+    take in the other values near it; values beyond it are drawn at its edge (clipped) and marked.
+    """
+
+    low: float
+    high: float
+
+    def clip(self, value: float) -> float:
+        return min(max(value, self.low), self.high)
+
+    def outside(self, value: float) -> bool:
+        return not self.low <= value <= self.high
+
+    def padded(self, share: float = 0.06) -> list[float]:
+        """The range widened by ``share`` of its span each side, so markers at an edge show whole."""
+        pad = (self.high - self.low) * share or abs(self.high) * share or share
+        return [self.low - pad, self.high + pad]
+
+
+_REACH = 0.25  # values within this share of the finished trials' span beyond it are not outliers
+
+
+def robust_range(values: Sequence[float], finished: Sequence[float]) -> Range | None:
+    """The range to draw ``values`` in when one of them lies far outside what the ``finished``
+    trials span (a pruned trial stopped at its first bad epoch, a diverged run); None when every
+    value is near that span, or when fewer than 2 finished values give one.
+
+    Example:
+        >>> robust_range([0.144, 0.93, 0.95, 0.97], finished=[0.93, 0.97])
+        Range(low=0.93, high=0.97)
+    """
+    if len(finished) < 2:
+        return None
+    low, high = min(finished), max(finished)
+    reach = ((high - low) or abs(high) or 1.0) * _REACH
+    kept = [value for value in values if low - reach <= value <= high + reach]
+    if len(kept) == len(values):
+        return None
+    return Range(min([low, *kept]), max([high, *kept]))
 
 
 def describe_skipped(skipped: Mapping[str, str], limit: int = 10) -> str:
