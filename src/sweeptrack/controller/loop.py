@@ -57,6 +57,7 @@ __all__ = ["Controller", "SweepProgress", "SweepResult"]
 _FLUSH_EVERY_S = 0.25
 _STOP_CHECK_EVERY_S = 1.0
 _TAIL = 4000
+_NOTE_LIVE_AFTER_S = 0.5  # within reports.logs' wait for a note
 _HOST = socket.gethostname()  # where a running trial's live log is (``runs logs --follow``)
 
 
@@ -89,6 +90,7 @@ class Controller:
         self.name = name
         self.cwd = cwd
         self.artifacts = artifacts
+        self._args_files = any("${args_json_file}" in item for item in spec.command or ())
         self._live_logs = LiveLogs(artifacts.root)  # where `runs logs --follow` finds a trial's output
         self.budget = budget  # what this run may dispatch (with --trials)
         self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
@@ -147,6 +149,7 @@ class Controller:
                     break
                 self._handle(self.executor.poll(0.05))
                 self._flush_events(force=False)
+                self._note_live_logs()
                 self._report_progress()
         except KeyboardInterrupt:  # a second signal, or Ctrl-C where the loop could not take it
             self._signal = self._signal or signal.SIGINT
@@ -229,7 +232,6 @@ class Controller:
         # through this loop, after that transaction; a controller killed in between leaves no run,
         # and a resumed sweep runs that number again. A staged trial is written when it starts.
         self.executor.submit(self._requests.build(run_id, number, name, asked.params))
-        self._live_logs.note(run_id, _HOST, self.executor.live_log(run_id))
         trial = Running(
             run_id=run_id,
             number=number,
@@ -279,8 +281,8 @@ class Controller:
         """A staged trial cancelled before it started: nothing of it is written or counted, and
         its number runs again (at once, or when the sweep is resumed)."""
         del self.ledger.running[trial.run_id]
-        drop_args_dir(self.artifacts.root, trial.run_id)
-        self._live_logs.drop(trial.run_id)
+        self._drop_args_dir(trial)
+        self._drop_live_log(trial)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
         self.ledger.pending.appendleft(trial.again())
 
@@ -322,8 +324,8 @@ class Controller:
                 self.metric_check.saw(trial.run_id, taken)
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
-        self._live_logs.drop(trial.run_id)
-        drop_args_dir(self.artifacts.root, trial.run_id)
+        self._drop_live_log(trial)
+        self._drop_args_dir(trial)
         if trial.interrupted and status in (RunStatus.FINISHED, RunStatus.PRUNED):
             trial.stop_reason = None  # it ended (or was pruned) before the stop reached it: a result
         error = finished.error or trial.stop_reason
@@ -450,8 +452,8 @@ class Controller:
         self._flush_events(force=True)  # the runs of trials that started meanwhile exist first
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
-            drop_args_dir(self.artifacts.root, trial.run_id)
-            self._live_logs.drop(trial.run_id)
+            self._drop_args_dir(trial)
+            self._drop_live_log(trial)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
                 if trial.interrupted:
@@ -471,6 +473,24 @@ class Controller:
         self._ends_pending = False
         self._last_flush = now
         self._guard.apply(self.store, merge_metric_batches(events), self._refuse)
+
+    def _note_live_logs(self) -> None:
+        """Note where the output of each trial that has run for a while grows, for `runs logs
+        --follow` (which waits that long for a note). Trials shorter than that are never noted:
+        a note is two file writes, and sweeps of short trials start hundreds a second."""
+        now = time.monotonic()
+        for trial in self.ledger.running.values():
+            if not trial.live_noted and trial.started and now - trial.since >= _NOTE_LIVE_AFTER_S:
+                trial.live_noted = True
+                self._live_logs.note(trial.run_id, _HOST, self.executor.live_log(trial.run_id))
+
+    def _drop_args_dir(self, trial: Running) -> None:
+        if self._args_files:  # the check is a file-system call: only for specs that write args.json
+            drop_args_dir(self.artifacts.root, trial.run_id)
+
+    def _drop_live_log(self, trial: Running) -> None:
+        if trial.live_noted:
+            self._live_logs.drop(trial.run_id)
 
     def _report_progress(self) -> None:
         if self.on_progress is None:

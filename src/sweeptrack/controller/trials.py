@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class Running:
     unwritten: RunStarted | None = None  # staged: its run is written when it starts
     previous_run: str | None = None  # the run of this number's previous attempt
     retried: int = 0  # previous attempts that failed on their own (interruptions do not count)
+    since: float = field(default_factory=time.monotonic)  # when it was handed to the executor
+    live_noted: bool = False  # its live log is noted for `runs logs --follow`
 
     @property
     def started(self) -> bool:
