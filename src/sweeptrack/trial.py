@@ -29,7 +29,18 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeptrack.core.channel import Events, ExecutorSide, Hello, Prune, Sync, SyncAck, TrialHello, TrialSide
+from sweeptrack.core.channel import (
+    Events,
+    ExecutorSide,
+    Hello,
+    Prune,
+    Sync,
+    SyncAck,
+    TrialHello,
+    TrialSide,
+    pack,
+    unpack_executor_side,
+)
 from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.core.events import Event, RunEnded, RunStarted
 from sweeptrack.core.model import RunStatus
@@ -119,7 +130,7 @@ class Channel:
             if self.lost:
                 raise SweepTrackError("lost the connection to the sweep controller; it has stopped")
             try:
-                self._conn.send(message)
+                self._conn.send_bytes(pack(message))
             except OSError as exc:
                 self.lost = True
                 raise SweepTrackError(f"lost the connection to the sweep controller: {exc}") from exc
@@ -153,7 +164,7 @@ class Channel:
         conn = self._conn
         while True:
             try:
-                message: ExecutorSide = conn.recv()
+                message = unpack_executor_side(conn.recv_bytes())
             except Exception:  # end of file, a closed socket or a garbled message: the link is gone
                 break
             if isinstance(message, Prune):

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,10 @@ __all__ = [
     "TrialStarted",
     "Unreadable",
     "WorkerHello",
+    "pack",
+    "unpack",
+    "unpack_executor_side",
+    "unpack_trial_side",
 ]
 
 
@@ -219,3 +224,54 @@ class ShippedEnd:
 SlotOutbound = TrialStarted | ShippedEvents | ShippedEnd
 
 Message = Hello | TrialSide | ExecutorSide | SlotCommand | SlotOutbound | TrialMessage
+
+
+# -- on the wire --------------------------------------------------------------------------------
+# A message travels as a plain tuple (its kind's number, then its field values): pickling a slotted
+# frozen dataclass goes through Python-level __getstate__/__setstate__ and a class lookup, about
+# 20 times the cost of a tuple, and the local executor's socket carries several messages a trial.
+_KINDS: tuple[type, ...] = (Events, Sync, Finished, Unreadable, RunTrial, Prune, SyncAck)
+_NUMBER = {kind: number for number, kind in enumerate(_KINDS)}
+_FIELDS: dict[type, tuple[str, ...]] = {kind: kind.__slots__ for kind in _KINDS}  # type: ignore[attr-defined]
+
+
+def pack(message: TrialSide | ExecutorSide) -> bytes:
+    """``message`` as bytes for the local executor's socket (see :func:`unpack`).
+
+    Example:
+        >>> unpack(pack(Prune(trial_id="t1")))
+        Prune(trial_id='t1')
+    """
+    kind = type(message)
+    values = tuple(getattr(message, name) for name in _FIELDS[kind])
+    return pickle.dumps((_NUMBER[kind], values), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(data: bytes) -> TrialSide | ExecutorSide:
+    """The message :func:`pack` made of ``data``.
+
+    Raises:
+        Exception: whatever unpickling raises for bytes that are not a packed message.
+    """
+    number, values = pickle.loads(data)
+    kind = _KINDS[number]
+    message = object.__new__(kind)
+    for name, value in zip(_FIELDS[kind], values, strict=True):
+        object.__setattr__(message, name, value)  # frozen: set as the dataclass's own __init__ does
+    return message
+
+
+def unpack_trial_side(data: bytes) -> TrialSide:
+    """What a trial or worker sent; ValueError for anything else."""
+    message = unpack(data)
+    if not isinstance(message, Events | Sync | Finished | Unreadable):
+        raise ValueError(f"a trial does not send {type(message).__name__}")
+    return message
+
+
+def unpack_executor_side(data: bytes) -> ExecutorSide:
+    """What the executor sent a trial or worker; ValueError for anything else."""
+    message = unpack(data)
+    if not isinstance(message, RunTrial | Prune | SyncAck):
+        raise ValueError(f"an executor does not send {type(message).__name__}")
+    return message

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 
-from sweeptrack.core.channel import ExecutorSide, TrialSide, Unreadable
+from sweeptrack.core.channel import ExecutorSide, TrialSide, Unreadable, pack, unpack_trial_side
 from sweeptrack.executors.processes import Process
 from sweeptrack.trial import shutdown_connection
 
@@ -126,7 +126,7 @@ class ChannelServer:
         if entry is None:
             return False
         try:
-            entry[0].send(message)
+            entry[0].send_bytes(pack(message))
         except OSError:
             return False
         return True
@@ -207,7 +207,7 @@ class ChannelServer:
             except (EOFError, OSError):
                 break
             try:
-                message = pickle.loads(data)
+                message = unpack_trial_side(data)
             except Exception as exc:  # an object the controller cannot import: say so, go on
                 message = Unreadable(f"{type(exc).__name__}: {exc}")
             self.inbox.put(Received(conn_id, message))
