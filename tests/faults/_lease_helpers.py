@@ -77,6 +77,11 @@ def workdir_for(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def now_ms() -> int:
+    """The wall clock in milliseconds, as leases and heartbeats are stamped."""
+    return int(time.time() * 1000)
+
+
 def backend_url(request: pytest.FixtureRequest) -> str:
     """The database URL of the backend ``request.param`` names (a fresh SQLite file or PG schema)."""
     return str(request.getfixturevalue(f"{request.param}_url"))

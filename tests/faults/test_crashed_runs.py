@@ -9,9 +9,7 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +19,9 @@ from sweeptrack.core.model import RunStatus
 from sweeptrack.reports.formats import format_time
 from sweeptrack.tracking.sql.store import SqlStore
 
-from ._lease_helpers import BACKENDS, FAST, SCRIPT, backend_url, cli, environ, wait_for
+from ._lease_helpers import FAST, SCRIPT, cli, environ, now_ms, wait_for
 
 FAST_LIVENESS = Liveness.from_environ(FAST)
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest) -> str:
-    return backend_url(request)
-
-
-@pytest.fixture
-def store(db: str) -> Iterator[SqlStore]:
-    opened = SqlStore(db)
-    yield opened
-    opened.close()
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 def _script(db: str, tmp_path: Path, name: str) -> subprocess.Popen[str]:
@@ -84,7 +66,7 @@ def test_a_killed_script_run_shows_crashed_and_ends_by_hand(db: str, store: SqlS
         proc.communicate(timeout=30)
     last_beat = store.get_run(run_id).heartbeat_at
     wait_for(
-        lambda: FAST_LIVENESS.run_crashed(store.get_run(run_id), _now()), 30, "the heartbeat to go stale"
+        lambda: FAST_LIVENESS.run_crashed(store.get_run(run_id), now_ms()), 30, "the heartbeat to go stale"
     )
 
     assert _statuses(db, tmp_path) == {"doomed": "crashed"}
@@ -99,9 +81,9 @@ def test_a_killed_script_run_shows_crashed_and_ends_by_hand(db: str, store: SqlS
     )
     assert store.get_run(run_id).status is RunStatus.RUNNING  # crashed is shown, not stored
 
-    before = _now()
+    before = now_ms()
     code, out, err = cli("runs", "end", "doomed", db=db, cwd=tmp_path, env=environ(tmp_path, FAST))
-    after = _now()
+    after = now_ms()
 
     assert (code, out, err) == (0, f"run doomed ({run_id[:8]}) ended killed by hand\n", "")
     ended = store.get_run(run_id)
@@ -139,7 +121,7 @@ def test_default_timing_a_running_run_silent_for_five_minutes_is_crashed(
 ) -> None:
     """Without overrides: 5 minutes of silence, counted from the last heartbeat, else from the
     start (a run from before heartbeats, or one killed before its first beat)."""
-    now = _now()
+    now = now_ms()
     old, recent, beating, done = (uuid.uuid4().hex for _ in range(4))
     minutes = int(RUN_CRASHED_S * 1000) + 60_000
     store.create_run(run_id=old, experiment="e", name="old", start_time=now - minutes)
@@ -158,7 +140,7 @@ def test_default_timing_a_running_run_silent_for_five_minutes_is_crashed(
 
 
 def test_runs_end_refuses_an_unknown_run(db: str, store: SqlStore, tmp_path: Path) -> None:
-    store.create_run(run_id=uuid.uuid4().hex, experiment="e", name="there", start_time=_now())
+    store.create_run(run_id=uuid.uuid4().hex, experiment="e", name="there", start_time=now_ms())
     code, out, err = cli("runs", "end", "nowhere", db=db, cwd=tmp_path)
     assert (code, out, err) == (2, "", "error: no run with id, id prefix or name 'nowhere'\n")
     assert [r.status for r in store.search_runs()] == [RunStatus.RUNNING]

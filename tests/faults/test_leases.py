@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +20,12 @@ from sweeptrack.reports.formats import format_time
 from sweeptrack.tracking.sql.store import SqlStore
 
 from ._lease_helpers import (
-    BACKENDS,
     FAST,
     assert_exact_budget,
-    backend_url,
     cli,
     environ,
     finished_runs,
+    now_ms,
     sigkill,
     spec_text,
     start,
@@ -42,22 +39,6 @@ pytestmark = pytest.mark.slow
 FAST_LIVENESS = Liveness.from_environ(FAST)
 
 
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest) -> str:
-    return backend_url(request)
-
-
-@pytest.fixture
-def store(db: str) -> Iterator[SqlStore]:
-    opened = SqlStore(db)
-    yield opened
-    opened.close()
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
-
-
 def _holding(store: SqlStore, name: str, pid: int) -> bool:
     sweep = the_sweep(store, name)
     return sweep is not None and sweep.lease is not None and sweep.lease.pid == pid
@@ -65,7 +46,7 @@ def _holding(store: SqlStore, name: str, pid: int) -> bool:
 
 def _orphaned(store: SqlStore, name: str) -> bool:
     sweep = the_sweep(store, name)
-    return sweep is not None and FAST_LIVENESS.sweep_orphaned(sweep, _now())
+    return sweep is not None and FAST_LIVENESS.sweep_orphaned(sweep, now_ms())
 
 
 def test_resume_refuses_a_sweep_whose_controller_is_alive(db: str, store: SqlStore, tmp_path: Path) -> None:
@@ -166,7 +147,7 @@ def test_a_killed_controller_leaves_an_orphaned_sweep_that_resumes_at_once(
     # The trial that was running died with its controller: the heartbeat it got from it stopped.
     cut_off = [r for r in store.search_runs(sweep=sweep.id) if r.status is RunStatus.RUNNING]
     wait_for(
-        lambda: all(FAST_LIVENESS.run_crashed(store.get_run(r.id), _now()) for r in cut_off),
+        lambda: all(FAST_LIVENESS.run_crashed(store.get_run(r.id), now_ms()) for r in cut_off),
         30,
         "the cut-off trials' heartbeat to go stale",
     )
@@ -197,8 +178,8 @@ def test_stop_marks_an_orphaned_sweep_stopped(db: str, store: SqlStore, tmp_path
     sigkill(proc)
     sweep = the_sweep(store, "gone")
     assert sweep is not None and sweep.lease is not None
-    assert _now() - sweep.lease.heartbeat_at < Liveness().lease_stale_s * 1000  # not stale yet
-    assert Liveness().sweep_orphaned(sweep, _now())
+    assert now_ms() - sweep.lease.heartbeat_at < Liveness().lease_stale_s * 1000  # not stale yet
+    assert Liveness().sweep_orphaned(sweep, now_ms())
 
     code, out, err = cli("sweep", "stop", "gone", db=db, cwd=work, env=env)
 
@@ -260,7 +241,7 @@ def test_a_controller_whose_lease_was_taken_stops_and_leaves_the_sweep_alone(
         )
         sweep = the_sweep(store, "taken")
         assert sweep is not None
-        now = _now()
+        now = now_ms()
         other = Lease(host="other-machine", pid=4242, since=now, heartbeat_at=now)
         assert store.acquire_sweep_lease(sweep.id, other, stale_before=now + 1) is None  # taken
         _, err = first.communicate(timeout=120)
@@ -314,7 +295,7 @@ def test_controllers_on_eight_machines_racing_for_one_sweep_one_wins(store: SqlS
     for racer in racers:
         racer.list_sweeps()  # connected and schema-checked before the race
     barrier = threading.Barrier(len(racers))
-    now = _now()
+    now = now_ms()
     results: dict[int, Lease | None] = {}
 
     def race(i: int) -> None:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.command_files import drop_args_dir
 from sweeptrack.controller.guard import EventGuard
 from sweeptrack.controller.metric_check import MetricCheck
 from sweeptrack.controller.progress import SweepProgress, SweepResult
@@ -88,9 +87,7 @@ class Controller:
         self.search = search
         self.sweep_id = sweep_id
         self.name = name
-        self.cwd = cwd
         self.artifacts = artifacts
-        self._args_files = any("${args_json_file}" in item for item in spec.command or ())
         self._live_logs = LiveLogs(artifacts.root)  # where `runs logs --follow` finds a trial's output
         self.budget = budget  # what this run may dispatch (with --trials)
         self.spec_budget = budget if spec_budget is None else spec_budget  # what the sweep may
@@ -281,7 +278,7 @@ class Controller:
         """A staged trial cancelled before it started: nothing of it is written or counted, and
         its number runs again (at once, or when the sweep is resumed)."""
         del self.ledger.running[trial.run_id]
-        self._drop_args_dir(trial)
+        self._requests.release(trial.run_id)
         self._drop_live_log(trial)
         self.search.tell(trial.search_number, Outcome.FAILED, None)
         self.ledger.pending.appendleft(trial.again())
@@ -325,7 +322,7 @@ class Controller:
         if finished.log_path:
             self._log_output(trial.run_id, Path(finished.log_path))
         self._drop_live_log(trial)
-        self._drop_args_dir(trial)
+        self._requests.release(trial.run_id)
         if trial.interrupted and status in (RunStatus.FINISHED, RunStatus.PRUNED):
             trial.stop_reason = None  # it ended (or was pruned) before the stop reached it: a result
         error = finished.error or trial.stop_reason
@@ -452,7 +449,7 @@ class Controller:
         self._flush_events(force=True)  # the runs of trials that started meanwhile exist first
         for trial in list(self.ledger.running.values()):
             del self.ledger.running[trial.run_id]
-            self._drop_args_dir(trial)
+            self._requests.release(trial.run_id)
             self._drop_live_log(trial)
             if trial.started:  # a staged trial that never started left nothing to end
                 self.store.end_run(trial.run_id, status, _now_ms(), reason)
@@ -483,10 +480,6 @@ class Controller:
             if not trial.live_noted and trial.started and now - trial.since >= _NOTE_LIVE_AFTER_S:
                 trial.live_noted = True
                 self._live_logs.note(trial.run_id, _HOST, self.executor.live_log(trial.run_id))
-
-    def _drop_args_dir(self, trial: Running) -> None:
-        if self._args_files:  # the check is a file-system call: only for specs that write args.json
-            drop_args_dir(self.artifacts.root, trial.run_id)
 
     def _drop_live_log(self, trial: Running) -> None:
         if trial.live_noted:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sweeptrack.controller.command_files import args_dir, module_env
+from sweeptrack.controller.command_files import args_dir, drop_args_dir, module_env
 from sweeptrack.executors.base import TrialRequest
 from sweeptrack.spec.model import SweepSpec
 from sweeptrack.tracking.artifacts import ArtifactRoot
@@ -43,6 +43,7 @@ class RequestBuilder:
         self.python = python or sys.executable
         self.function = function
         self.search_path = _search_path(cwd, spec.base_dir)
+        self._args_files = any("${args_json_file}" in item for item in spec.command or ())
         self._env = {
             ENV_INTERVAL: f"{spec.system_metrics_interval:g}",
             **module_env(spec, self.search_path, os.environ),
@@ -67,6 +68,12 @@ class RequestBuilder:
             artifact_root=str(self.artifacts.root),
             function=self.function,
         )
+
+    def release(self, run_id: str) -> None:
+        """Remove what the trial's request left on disk (its ``${args_json_file}`` folder); no
+        file-system call for specs that write none, whose short trials start hundreds a second."""
+        if self._args_files:
+            drop_args_dir(self.artifacts.root, run_id)
 
     def _argv(self, run_id: str, params: Mapping[str, Any]) -> tuple[str, ...] | None:
         if self.spec.command is None:  # an entrypoint or a function sweep
