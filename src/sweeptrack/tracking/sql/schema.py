@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 metadata = MetaData()
 
@@ -76,6 +76,9 @@ runs = Table(
     Column("end_time", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
     Column("heartbeat_at", BigInteger, nullable=True),  # 0003: the run's writer's last heartbeat
+    # 0004: soft delete (hidden from listings unless asked for) and a free-text note.
+    Column("deleted_at", BigInteger, nullable=True),
+    Column("note", Text, nullable=True),
     Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     Index("ix_runs_sweep", "sweep_id", "trial_number"),
     Index("ix_runs_name", "name"),
@@ -166,4 +169,54 @@ environments = Table(
     metadata,
     Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("data", Text, nullable=False),
+)
+
+# 0004: the model registry. A version is a run's artifact with its digest; an alias points at one
+# version of its model; every alias move is kept.
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("registered_models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("artifact_path", String(1024), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=True),
+    UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
+    UniqueConstraint("model_id", "sha256", name="uq_model_versions_model_sha256"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", Integer, ForeignKey("registered_models.id"), primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("version_id", Integer, ForeignKey("model_versions.id"), nullable=False),
+)
+
+model_alias_events = Table(
+    "model_alias_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("registered_models.id"), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("version", Integer, nullable=True),  # NULL: the alias was removed
+    Column("previous_version", Integer, nullable=True),
+    Column("moved_by", String(255), nullable=False),
+    Column("moved_at", BigInteger, nullable=False),
+    Index("ix_model_alias_events_model", "model_id", "moved_at"),
 )
