@@ -342,14 +342,20 @@ class _Flusher:
         self._due: dict[Run, tuple[float, float]] = {}  # run -> (interval, next drain: monotonic)
         self._changed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0  # when the thread's wait ends by itself (monotonic)
 
     def add(self, run: Run, interval: float) -> None:
         with self._lock:
-            self._due[run] = (interval, time.monotonic() + interval)
+            due = time.monotonic() + interval
+            self._due[run] = (interval, due)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="sweeptrack-flusher", daemon=True)
                 self._thread.start()
-        self._changed.set()
+            # Waking the thread costs a thread switch per run; a run due after the thread wakes
+            # anyway (the usual case: every trial of a sweep has the same interval) is found then.
+            wake = due < self._wakes_at
+        if wake:
+            self._changed.set()
 
     def remove(self, run: Run) -> None:
         with self._lock:
@@ -365,6 +371,7 @@ class _Flusher:
                     interval = self._due[run][0]
                     self._due[run] = (interval, now + interval)
                 wait = min((at for _, at in self._due.values()), default=now + 60.0) - now
+                self._wakes_at = now + max(wait, 0.0)
             for run in ready:
                 try:
                     run._drain()

@@ -187,6 +187,24 @@ def test_a_trial_environment_does_not_leak_into_the_next_trial(
     assert (collector.tags(first.trial_id)["env"], collector.tags(second.trial_id)["env"]) == ("first", "")
 
 
+def test_each_trial_of_a_worker_logs_only_its_own_output(
+    local_factory: Callable[..., LocalExecutor], trial_dir: Path
+) -> None:
+    # One worker runs them in turn; a silent trial's empty log is taken over by the next trial.
+    collector = Collector(local_factory(1))
+    requests = [make_request(trial_dir, name) for name in ("echo", "noisy", "echo", "echo", "noisy")]
+    finished = collector.run(*requests)
+    logs = [
+        Path(end.log_path).read_text() if end.log_path and Path(end.log_path).exists() else ""
+        for end in finished
+    ]
+    assert [log.splitlines() for log in logs[1::3]] == [
+        ["to stdout", "to stderr", "raw fd 1", "from a child process"]
+    ] * 2
+    assert [logs[i] for i in (0, 2, 3)] == ["", "", ""]
+    assert len(list((trial_dir.parent / "logs").glob("*.log"))) < 5  # silent trials left no file each
+
+
 def test_a_program_resolves_against_the_search_path(
     local_factory: Callable[..., LocalExecutor], trial_dir: Path, tmp_path: Path
 ) -> None:
