@@ -20,6 +20,7 @@ from sweeptrack.cli.common import CliContext
 from sweeptrack.cli.db import db
 from sweeptrack.cli.jobs import jobs, submit
 from sweeptrack.cli.leaderboard import leaderboard
+from sweeptrack.cli.models import models
 from sweeptrack.cli.report import report
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
@@ -106,6 +107,7 @@ cli.add_command(db)
 cli.add_command(sweep)
 cli.add_command(submit)
 cli.add_command(jobs)
+cli.add_command(models)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
