@@ -22,6 +22,7 @@ from sweeptrack.cli.jobs import jobs, submit
 from sweeptrack.cli.leaderboard import leaderboard
 from sweeptrack.cli.models import models
 from sweeptrack.cli.report import report
+from sweeptrack.cli.reproduce import reproduce
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
 from sweeptrack.core.errors import SpecProblems, SweepTrackError
@@ -108,6 +109,7 @@ cli.add_command(sweep)
 cli.add_command(submit)
 cli.add_command(jobs)
 cli.add_command(models)
+cli.add_command(reproduce)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

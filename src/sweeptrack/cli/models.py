@@ -37,7 +37,9 @@ def _by_option(command: click.decorators.FC) -> click.decorators.FC:
 
 @models.command()
 @click.argument("run", metavar="RUN")
-@click.option("--artifact", required=True, metavar="PATH", help="The run's artifact path (as runs show lists it).")
+@click.option(
+    "--artifact", required=True, metavar="PATH", help="The run's artifact path (as runs show lists it)."
+)
 @click.option("--name", required=True, help="The model's name (letters, digits, '.', '_', '-').")
 @click.option("--alias", metavar="ALIAS", help="Point this alias (e.g. champion) at the new version.")
 @click.option("--description", metavar="TEXT", help="What this version is.")
@@ -121,7 +123,9 @@ def history(cli: CliContext, name: str, fmt: Format) -> None:
 
 @models.command()
 @click.argument("ref", metavar="NAME[@ALIAS|/VERSION]")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write to."
+)
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help=_ARTIFACTS_HELP)
 @pass_cli
 def download(cli: CliContext, ref: str, out: Path, artifacts: str | None) -> None:

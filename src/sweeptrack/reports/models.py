@@ -100,9 +100,18 @@ def lineage_report(store: Store, version: ModelVersion) -> Report:
     )
     tables = (
         Table(columns=("field", "value"), rows=tuple(overview), title=f"Model {version.ref}", name="version"),
-        Table(columns=("param", "value"), rows=tuple(sorted(run.params.items())), title="Params", name="params"),
-        Table(columns=("metric", "last", "min", "max", "count"), rows=metrics, title="Metrics", name="metrics"),
-        Table(columns=("dataset", "context", "digest", "source"), rows=datasets, title="Datasets", name="datasets"),
+        Table(
+            columns=("param", "value"), rows=tuple(sorted(run.params.items())), title="Params", name="params"
+        ),
+        Table(
+            columns=("metric", "last", "min", "max", "count"), rows=metrics, title="Metrics", name="metrics"
+        ),
+        Table(
+            columns=("dataset", "context", "digest", "source"),
+            rows=datasets,
+            title="Datasets",
+            name="datasets",
+        ),
     )
     return Report(tables=tables)
 

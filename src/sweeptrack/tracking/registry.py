@@ -107,5 +107,7 @@ class ModelRegistry(abc.ABC):
                 if version.version == parsed.version:
                     return version
             numbers = ", ".join(str(v.version) for v in versions)
-            raise ModelNotFoundError(f"model {parsed.name} has no version {parsed.version}; its versions: {numbers}")
+            raise ModelNotFoundError(
+                f"model {parsed.name} has no version {parsed.version}; its versions: {numbers}"
+            )
         return versions[-1]

@@ -54,7 +54,9 @@ class SqlModelRegistry(ModelRegistry):
                 )
             number = 1 + (
                 conn.execute(
-                    select(func.max(t.model_versions.c.version)).where(t.model_versions.c.model_id == model_pk)
+                    select(func.max(t.model_versions.c.version)).where(
+                        t.model_versions.c.model_id == model_pk
+                    )
                 ).scalar()
                 or 0
             )
@@ -119,12 +121,12 @@ class SqlModelRegistry(ModelRegistry):
         versions = t.model_versions
         with self.store._read() as conn:
             counts = {
-                row.model_id: (row.latest, row.count)
+                row.model_id: (row.latest, row.n)
                 for row in conn.execute(
                     select(
                         versions.c.model_id,
                         func.max(versions.c.version).label("latest"),
-                        func.count().label("count"),
+                        func.count().label("n"),
                     ).group_by(versions.c.model_id)
                 )
             }
@@ -208,7 +210,9 @@ def _existing_model_pk(conn: Connection, name: str) -> int:
     check_model_name(name)
     pk = conn.execute(select(t.registered_models.c.id).where(t.registered_models.c.name == name)).scalar()
     if pk is None:
-        known = conn.execute(select(t.registered_models.c.name).order_by(t.registered_models.c.name)).scalars()
+        known = conn.execute(
+            select(t.registered_models.c.name).order_by(t.registered_models.c.name)
+        ).scalars()
         names = ", ".join(known)
         raise ModelNotFoundError(
             f"no model named {name!r}; " + (f"registered: {names}" if names else "none is registered yet")
@@ -219,7 +223,9 @@ def _existing_model_pk(conn: Connection, name: str) -> int:
 def _version_pk(conn: Connection, model: str, model_pk: int, version: int) -> int:
     versions = t.model_versions
     rows = conn.execute(
-        select(versions.c.id, versions.c.version).where(versions.c.model_id == model_pk).order_by(versions.c.version)
+        select(versions.c.id, versions.c.version)
+        .where(versions.c.model_id == model_pk)
+        .order_by(versions.c.version)
     ).all()
     for row in rows:
         if row.version == version:
