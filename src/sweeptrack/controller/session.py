@@ -76,7 +76,11 @@ def run_sweep(
         artifacts=artifacts,
         function=function,
     )
-    return controller.run()
+    result = controller.run()
+    from sweeptrack.controller.register import register_best
+
+    register_best(controller.spec, result, db, artifacts)
+    return result
 
 
 def open_sweep(
