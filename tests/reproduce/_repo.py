@@ -46,7 +46,9 @@ def environ(db: str | None = None) -> dict[str, str]:
 def run(
     args: list[str], cwd: Path, env: Mapping[str, str], *, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        args, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def sweeptrack(*args: str, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:

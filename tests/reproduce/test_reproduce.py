@@ -97,8 +97,9 @@ def test_bad_inputs_say_what_is_wrong_in_one_line_and_leave_nothing(project: Pro
         gone = _copy_run(store, project, "gone-commit", {**env, "git": {**env["git"], "commit": "0" * 40}})
         bad_diff = _copy_run(store, project, "bad-diff", env)
         blob = ArtifactRoot(project.repo.parent / "artifacts").store_bytes(
-            "environment/git.diff", b"diff --git a/nothere.py b/nothere.py\n--- a/nothere.py\n+++ b/nothere.py\n"
-            b"@@ -1 +1 @@\n-x\n+y\n"
+            "environment/git.diff",
+            b"diff --git a/nothere.py b/nothere.py\n--- a/nothere.py\n+++ b/nothere.py\n"
+            b"@@ -1 +1 @@\n-x\n+y\n",
         )
         store.log_artifact(bad_diff, blob)
     code, out = project.cli("reproduce", gone, "--worktree")
@@ -117,5 +118,7 @@ def _copy_run(store: SqlStore, project: Project, name: str, env: dict[str, objec
     store.log_environment(run_id, env)
     for artifact in store.list_artifacts(project.run_id):
         if artifact.path == "environment/git.diff":
-            store.log_artifact(run_id, Artifact(path=artifact.path, size=artifact.size, sha256=artifact.sha256))
+            store.log_artifact(
+                run_id, Artifact(path=artifact.path, size=artifact.size, sha256=artifact.sha256)
+            )
     return run_id

@@ -329,7 +329,7 @@ def _register(root: Section) -> RegisterSpec | None:
             raise sec.error(key, f"must be a string, got {show(value)}")
         try:
             check(value)
-        except SweepTrackError as exc:
+        except (SweepTrackError, ValueError) as exc:
             raise sec.error(key, str(exc)) from None
     when = sec.choice("when", ("best",), "best") or "best"
     return RegisterSpec(name=name, artifact=artifact, alias=alias, when=when)
@@ -338,7 +338,7 @@ def _register(root: Section) -> RegisterSpec | None:
 def _artifact_path(path: str) -> str:
     parts = path.split("/")
     if not path or path.startswith("/") or "\\" in path or ".." in parts or not any(parts):
-        raise SpecError(f"{path!r} is not a relative artifact path (as the trial logged it, e.g. model.pkl)")
+        raise ValueError(f"{path!r} is not a relative artifact path (as the trial logged it, e.g. model.pkl)")
     return path
 
 
