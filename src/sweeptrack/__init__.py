@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sweeptrack.core.errors import (
@@ -42,7 +43,7 @@ from sweeptrack.tracking.client import Client
 __version__ = "0.1.0"
 
 
-def load_model_path(ref: str, *, db: str | None = None, artifacts: str | None = None) -> Any:
+def load_model_path(ref: str, *, db: str | None = None, artifacts: str | None = None) -> Path:
     """The local file of a registered model version (``NAME@alias``, ``NAME/3`` or ``NAME``),
     after checking its digest: what serving code loads.
 

@@ -126,3 +126,17 @@ def test_a_function_sweep_trial_has_nothing_to_rerun(tmp_path: Path) -> None:
         "recorded no command or entrypoint to re-run: its sweep fn ran a Python function given to "
         "st.run_sweep(function=...)"
     )
+
+
+def test_a_replay_whose_configs_do_not_fit_the_spec_writes_nothing(repo: Path) -> None:
+    db = f"sqlite:///{repo.parent}/misfit.db"
+    env = environ(db)
+    assert sweeptrack("sweep", "run", "sweeps/fit.yaml", cwd=repo, env=env).returncode == 0
+    done = sweeptrack("sweep", "run", "sweeps/lrs.yaml", "--replay", "fit", cwd=repo, env=env)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: sweeps/lrs.yaml: trial 0 of the replayed sweep does not fit this spec: 'x' is not a "
+        "parameter of this sweep\n",
+    )
+    with SqlStore(db) as store:
+        assert [sweep.name for sweep in store.list_sweeps()] == ["fit"]
