@@ -122,3 +122,25 @@ def _copy_run(store: SqlStore, project: Project, name: str, env: dict[str, objec
                 run_id, Artifact(path=artifact.path, size=artifact.size, sha256=artifact.sha256)
             )
     return run_id
+
+
+def test_a_run_recorded_without_the_repository_root_still_reproduces(project: Project) -> None:
+    with SqlStore(project.db) as store:
+        env = store.get_environment(project.run_id)
+        assert env is not None
+        older = {k: v for k, v in env.items() if k not in ("cwd_in_repo", "variables")}
+        older["git"] = {k: v for k, v in env["git"].items() if k != "root"}
+        store.log_environment(project.run_id, older)
+    train = project.repo / "train.py"
+    before = train.read_text()
+    train.write_text(
+        before.replace("weight - target) ** 2", "weight - target) ** 2 + 1")
+    )  # not in the worktree
+    try:
+        code, out = project.cli("reproduce", project.run_id, "--worktree")
+    finally:
+        train.write_text(before)
+        with SqlStore(project.db) as store:
+            store.log_environment(project.run_id, env)
+    assert code == 0, out
+    assert out.splitlines()[-1].endswith("reproduced within tolerance (rtol 1e-06)")

@@ -8,13 +8,12 @@ they measure the machine, not the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sweeptrack.core.model import Run, RunStatus
+from sweeptrack.core.model import Run
 from sweeptrack.reports.formats import Report, Table
 
-__all__ = ["DEFAULT_RTOL", "Agreement", "MetricRow", "agree", "compare_runs_metrics", "values_agree"]
+__all__ = ["DEFAULT_RTOL", "Agreement", "MetricRow", "compare_runs_metrics", "values_agree"]
 
 DEFAULT_RTOL = 1e-6
 _SUMMARIES = ("last", "min", "max")
@@ -103,16 +102,3 @@ def compare_runs_metrics(original: Run, reproduced: Run, rtol: float = DEFAULT_R
             within = key.startswith(_SYSTEM) or values_agree(a, b, rtol)
             rows.append(MetricRow(key=key, summary=name, original=a, reproduced=b, within=within))
     return Agreement(original=original, reproduced=reproduced, rows=tuple(rows), rtol=rtol)
-
-
-def agree(values: Sequence[float] | None, others: Sequence[float] | None, rtol: float) -> bool:
-    """Whether two objective vectors (None: no objective) agree value by value."""
-    if values is None or others is None:
-        return values is None and others is None
-    return len(values) == len(others) and all(
-        values_agree(a, b, rtol) for a, b in zip(values, others, strict=True)
-    )
-
-
-def finished(run: Run) -> bool:
-    return run.status is RunStatus.FINISHED

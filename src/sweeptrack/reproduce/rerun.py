@@ -100,12 +100,18 @@ def rerun(
             shown = "; ".join(str(d) for d in drift)
             raise ReproduceError(f"{shown}; restore the data, or pass --allow-drift to run on it anyway")
         on_drift(drift)
-        run_dir = (
-            folder / recipe.cwd_in_repo if recipe.cwd_in_repo is not None else (recipe.cwd or Path.cwd())
-        )
+        run_dir = _run_dir(recipe, folder, mapped)
         if recipe.sweep is not None:
             return _rerun_trial(store, recipe, run_dir, mapped, db, artifacts)
         return _rerun_script(store, recipe, run_dir, db, artifacts)
+
+
+def _run_dir(recipe: Recipe, folder: Path, mapped: Callable[[Path], Path]) -> Path:
+    """Where the run ran, in ``folder``: runs recorded before the directory in the repository was
+    kept have only their absolute working directory."""
+    if recipe.cwd_in_repo is not None:
+        return folder / recipe.cwd_in_repo
+    return mapped(recipe.cwd) if recipe.cwd is not None else folder
 
 
 @contextmanager
@@ -114,7 +120,7 @@ def _tree(plan: Plan, mode: Mode) -> Iterator[tuple[Path, Callable[[Path], Path]
     recipe = plan.recipe
     if mode is Mode.HERE:
         folder = plan.repo or recipe.root or recipe.cwd or Path.cwd()
-        root = recipe.root
+        root = recipe.root or plan.repo
         yield folder, (lambda path: _move(path, root, folder))
         return
     if recipe.commit is None:
@@ -223,8 +229,8 @@ def _python(environment: Mapping[str, Any]) -> str:
 def _repository(recipe: Recipe, cwd: Path) -> Path | None:
     """The repository to reproduce in: the recorded one when it is still there, else the one
     containing the working directory."""
-    if recipe.root is not None:
-        found = repository_root(recipe.root)
+    for folder in (recipe.root, recipe.cwd):
+        found = repository_root(folder) if folder is not None else None
         if found is not None:
             return found
     return repository_root(cwd)

@@ -229,13 +229,23 @@ def _git_state(cwd: Path, git: str) -> tuple[dict[str, Any] | None, str | None]:
         elif not line.startswith("#"):
             dirty = True
     info: dict[str, Any] = {"commit": commit, "branch": branch, "dirty": dirty}
-    top = _run_git(git, cwd, "rev-parse", "--show-toplevel")
-    if top.returncode == 0 and top.stdout.strip():
-        info["root"] = top.stdout.strip()
+    root = _repository_root(cwd)
+    if root is not None:
+        info["root"] = root
     remote = _run_git(git, cwd, "config", "--get", "remote.origin.url")
     if remote.returncode == 0 and remote.stdout.strip():
         info["remote"] = remote.stdout.strip()
     return info, (_git_diff(git, cwd, has_head=commit is not None) if dirty else None)
+
+
+def _repository_root(cwd: Path) -> str | None:
+    """The folder of the nearest ``.git`` (a folder, or a file in a worktree or submodule), found
+    without another git process: this runs at every run's start."""
+    folder = Path(os.path.realpath(cwd))
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return None
 
 
 def _git_diff(git: str, cwd: Path, *, has_head: bool) -> str | None:
