@@ -69,7 +69,7 @@ def test_a_replay_reissues_the_configs_in_order_and_the_best_trial_is_registered
     assert done.stdout.splitlines()[-1] == "replay of lrs: 4 of 4 trials matched (rtol 1e-06)"
     assert "registered" not in done.stdout  # an audit registers nothing
     with SqlStore(db) as store:
-        first, replay = sorted(store.list_sweeps(), key=lambda sweep: sweep.created_at)
+        first, replay = store.get_sweep("lrs"), store.get_sweep("lrs-replay")
         old = {r.trial_number: r for r in store.search_runs(sweep=first.id)}
         new = {r.trial_number: r for r in store.search_runs(sweep=replay.id)}
     assert [new[n].params for n in range(4)] == [old[n].params for n in range(4)]

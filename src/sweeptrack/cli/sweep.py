@@ -217,7 +217,9 @@ def _replay(
             "--replay runs the earlier sweep's trials: it takes neither --resume nor --trials"
         )
     originals = recorded_trials(cli.store, ref)
-    spec = dataclasses.replace(spec, register=None)  # an audit registers nothing
+    # A sweep of its own name (the original's stays the one its name refers to); an audit
+    # registers nothing.
+    spec = dataclasses.replace(spec, register=None, name=f"{cli.store.get_sweep(ref).name}-replay")
     args = {"spec": spec, "db": cli.db, "replay": configs(originals), **options}
     result = _run(cli, args, spec, all_failed_exit=False)
     rows = replay_rows(cli.store, spec, originals, result.sweep_id, rtol)
