@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sweeptrack.core.errors import (
@@ -42,6 +43,26 @@ from sweeptrack.tracking.client import Client
 __version__ = "0.1.0"
 
 
+def load_model_path(ref: str, *, db: str | None = None, artifacts: str | None = None) -> Path:
+    """The local file of a registered model version (``NAME@alias``, ``NAME/3`` or ``NAME``),
+    after checking its digest: what serving code loads.
+
+    ``db`` defaults to ``SWEEPTRACK_DB``, else ``sqlite:///sweeptrack.db``; ``artifacts`` to
+    ``SWEEPTRACK_ARTIFACTS``, else the folder beside the database.
+
+    Example:
+        >>> model = pickle.loads(st.load_model_path("digits-clf@champion").read_bytes())  # doctest: +SKIP
+    """
+    import os
+
+    url = db or os.environ.get("SWEEPTRACK_DB") or "sqlite:///sweeptrack.db"
+    client = Client(url, artifacts=artifacts or os.environ.get("SWEEPTRACK_ARTIFACTS"))
+    try:
+        return client.models.path(ref)
+    finally:
+        client.close()
+
+
 def run_sweep(spec: Any, db: str = "sqlite:///sweeptrack.db", **options: Any) -> Any:
     """Run a sweep (a YAML path or a SweepSpec) to its end and return its SweepResult.
 
@@ -68,6 +89,7 @@ __all__ = [
     "TrialPruned",
     "active_run",
     "end_run",
+    "load_model_path",
     "log_artifact",
     "log_dataset",
     "log_metric",

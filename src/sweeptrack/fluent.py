@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 DEFAULT_DB = "sqlite:///sweeptrack.db"
+# Set by `sweeptrack reproduce` for the script it re-runs: the new run is tagged as reproducing it.
+ENV_REPRODUCES = "SWEEPTRACK_REPRODUCES"
+REPRODUCES_TAG = "sweeptrack.reproduces"
 DEFAULT_EXPERIMENT = "default"
 
 _active: contextvars.ContextVar[Run | None] = contextvars.ContextVar("sweeptrack_run", default=None)
@@ -93,7 +96,7 @@ def start_run(
             name=name,
             sink=sink,
             artifacts=root,
-            tags={str(k): str(v) for k, v in (tags or {}).items()},
+            tags={str(k): str(v) for k, v in (tags or {}).items()} | _reproduces(os.environ),
         )
     except BaseException:  # a bad name or tag (InvalidValueError), an unusable database
         sink.close()
@@ -107,6 +110,11 @@ def start_run(
     if capture_environment:
         _capture_environment(run)
     return run
+
+
+def _reproduces(environ: Mapping[str, str]) -> dict[str, str]:
+    original = environ.get(ENV_REPRODUCES)
+    return {REPRODUCES_TAG: original} if original else {}
 
 
 def _keep_beating(run: Run, url: str, every: float) -> None:
@@ -123,7 +131,7 @@ def _keep_beating(run: Run, url: str, every: float) -> None:
 def _capture_environment(run: Run) -> None:
     from sweeptrack.tracking.environment import capture_environment
 
-    captured = capture_environment(list(sys.argv), Path.cwd())
+    captured = capture_environment(list(sys.argv), Path.cwd(), environ=os.environ)
     run.log_environment(captured.data)
     if captured.git_diff:
         run.log_artifact_bytes("environment/git.diff", captured.git_diff.encode())

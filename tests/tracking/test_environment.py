@@ -66,7 +66,7 @@ def test_repo_without_commits_records_the_staged_files(tmp_path: Path) -> None:
 
     env = capture_environment(["train.py"], tmp_path)
 
-    assert env.data["git"] == {"commit": None, "branch": "main", "dirty": True}
+    assert env.data["git"] == {"commit": None, "branch": "main", "dirty": True, "root": str(tmp_path)}
     assert env.git_diff is not None and "+epochs = 3" in env.git_diff
 
 
@@ -121,3 +121,19 @@ def test_capture_is_quick_enough_to_run_at_every_run_start(repo: Path) -> None:
     capture_environment(["train.py"], repo)
     # Generous bound for loaded CI machines; it takes about 10 ms on a developer laptop.
     assert time.perf_counter() - start < 2.0
+
+
+def test_what_a_reproduction_needs_is_recorded(repo: Path) -> None:
+    (repo / "src").mkdir()
+    environ = {"PYTHONHASHSEED": "0", "TRAIN_SEED": "7", "CUBLAS_WORKSPACE_CONFIG": ":4096:8", "HOME": "/x"}
+
+    env = capture_environment(["train.py", "--lr", "0.1"], repo / "src", environ=environ)
+
+    assert env.data["command"] == ["train.py", "--lr", "0.1"]
+    assert Path(env.data["git"]["root"]).resolve() == repo.resolve()
+    assert env.data["cwd_in_repo"] == "src"
+    assert env.data["variables"] == {
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+        "PYTHONHASHSEED": "0",
+        "TRAIN_SEED": "7",
+    }

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from sweeptrack.core.errors import SchemaError
 from sweeptrack.tracking.sql import migrate
+from sweeptrack.tracking.sql.registry import SqlModelRegistry
 from sweeptrack.tracking.sql.schema import HEAD_REVISION, metadata
 from sweeptrack.tracking.sql.store import SqlStore
 
@@ -60,6 +61,15 @@ def test_every_golden_database_opens_and_takes_writes(golden: Path, tmp_path: Pa
         assert store.get_environment(run.id) == {"python": {"version": "3.11"}}
     if golden.stem >= "rev0003":  # the --trials cap is kept from revision 0003 on
         assert store.get_sweep("golden-sweep").trial_cap == 7
+    registry = SqlModelRegistry(store)
+    if golden.stem >= "rev0004":  # the model registry exists from revision 0004 on
+        champion = registry.get("golden-model@champion")
+        assert (champion.version, champion.run_id, champion.created_by) == (1, run.id, "golden")
+    added = registry.create_version(
+        model="golden-model", run_id=run.id, artifact_path="m.pkl", sha256="cd" * 32, size=1, created_at=3
+    )
+    registry.move_alias("golden-model", "champion", added.version, by="test", at=4)
+    assert registry.get("golden-model@champion").version == (2 if golden.stem >= "rev0004" else 1)
 
 
 def test_a_newer_schema_is_refused_without_damage(sqlite_url: str) -> None:

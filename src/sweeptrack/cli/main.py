@@ -20,7 +20,9 @@ from sweeptrack.cli.common import CliContext
 from sweeptrack.cli.db import db
 from sweeptrack.cli.jobs import jobs, submit
 from sweeptrack.cli.leaderboard import leaderboard
+from sweeptrack.cli.models import models
 from sweeptrack.cli.report import report
+from sweeptrack.cli.reproduce import reproduce
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
 from sweeptrack.core.errors import SpecProblems, SweepTrackError
@@ -106,6 +108,8 @@ cli.add_command(db)
 cli.add_command(sweep)
 cli.add_command(submit)
 cli.add_command(jobs)
+cli.add_command(models)
+cli.add_command(reproduce)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from sweeptrack.core.errors import SweepTrackError
 from sweeptrack.reports.formats import Format
 
 if TYPE_CHECKING:
+    from sweeptrack.controller.progress import SweepResult
     from sweeptrack.spec.model import SweepSpec
 
 __all__ = ["sweep"]
@@ -70,7 +71,9 @@ def _check_program(spec: SweepSpec, *, strict: bool) -> None:
         click.echo(f"warning: {exc}; sweep run refuses it until it is there", err=True)
 
 
-def _run(cli: CliContext, controller_args: dict[str, object], spec: SweepSpec) -> None:
+def _run(
+    cli: CliContext, controller_args: dict[str, object], spec: SweepSpec, *, all_failed_exit: bool = True
+) -> SweepResult:
     from sweeptrack.cli.progress import ProgressDisplay
     from sweeptrack.controller import open_sweep
     from sweeptrack.controller.signals import signals_as_stop
@@ -92,14 +95,30 @@ def _run(cli: CliContext, controller_args: dict[str, object], spec: SweepSpec) -
         f"{result.elapsed:.1f} s{starved}"
     )
     _show_trials(cli, spec, result.sweep_id, result.finished)
+    _register(cli, spec, result, controller_args.get("artifacts"))
     click.echo(f"report: {report_command(cli.db, result.name)}")
     if result.state is SweepState.STOPPED and not result.cap_reached:
         # The last line: what to type to go on (the --trials cap is kept with the sweep).
         click.echo(resume_command(cli.db, _sweep_ref(cli, result.sweep_id, result.name)))
     if result.stop_signal is not None:
         raise click.exceptions.Exit(128 + result.stop_signal)  # 130 for Ctrl-C, 143 for SIGTERM
-    if result.state is SweepState.FINISHED and result.trials and result.failed == result.trials:
+    all_failed = result.state is SweepState.FINISHED and result.trials and result.failed == result.trials
+    if all_failed and all_failed_exit:
         raise click.exceptions.Exit(1)
+    return result
+
+
+def _register(cli: CliContext, spec: SweepSpec, result: SweepResult, artifacts: object) -> None:
+    """``register:``: the best trial's artifact becomes the model's next version."""
+    from sweeptrack.controller.register import register_best
+
+    version = register_best(spec, result, cli.db, artifacts if isinstance(artifacts, str) else None)
+    if version is not None:
+        aliased = f" as {', '.join(version.aliases)}" if version.aliases else ""
+        click.echo(
+            f"registered {version.model} version {version.version}{aliased}: {version.artifact_path} "
+            f"of the best trial's run {version.run_id[:8]}"
+        )
 
 
 def _show_trials(cli: CliContext, spec: SweepSpec, sweep_id: str, finished: int) -> None:
@@ -138,6 +157,19 @@ def _show_trials(cli: CliContext, spec: SweepSpec, sweep_id: str, finished: int)
 )
 @click.option("--resume", is_flag=True, help="Continue this spec's newest sweep instead of starting one.")
 @click.option("--artifacts", envvar="SWEEPTRACK_ARTIFACTS", help="Artifact root (default: beside the DB).")
+@click.option(
+    "--replay",
+    metavar="SWEEP",
+    help="Re-issue the exact configs of this earlier sweep, in its order, and report trial by trial "
+    "whether each result matched (exit 1 if one did not).",
+)
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=1e-6,
+    show_default=True,
+    help="With --replay: relative tolerance for a result to match.",
+)
 @strict_option
 @pass_cli
 def run(
@@ -149,6 +181,8 @@ def run(
     address: str | None,
     resume: bool,
     artifacts: str | None,
+    replay: str | None,
+    rtol: float,
     strict: bool,
 ) -> None:
     """Run the sweep defined in FILE, showing progress, then print its leaderboard."""
@@ -156,8 +190,44 @@ def run(
 
     spec = _with_executor(load_spec_file(file, strict=strict), executor, address)
     require_command_or_entrypoint(spec, file)
+    if replay is not None:
+        _replay(cli, spec, replay, {"parallel": parallel, "artifacts": artifacts}, rtol, resume, trials)
+        return
     args = {"spec": spec, "db": cli.db, "parallel": parallel, "trials": trials, "resume": resume}
     _run(cli, {**args, "artifacts": artifacts}, spec)
+
+
+def _replay(
+    cli: CliContext,
+    spec: SweepSpec,
+    ref: str,
+    options: dict[str, object],
+    rtol: float,
+    resume: bool,
+    trials: int | None,
+) -> None:
+    """``--replay SWEEP``: the earlier sweep's configs in its order, then trial by trial whether
+    each result matched."""
+    import dataclasses
+
+    from sweeptrack.reproduce.replay import configs, recorded_trials, replay_report, replay_rows
+
+    if resume or trials is not None:
+        raise click.UsageError(
+            "--replay runs the earlier sweep's trials: it takes neither --resume nor --trials"
+        )
+    originals = recorded_trials(cli.store, ref)
+    # A sweep of its own name (the original's stays the one its name refers to); an audit
+    # registers nothing.
+    spec = dataclasses.replace(spec, register=None, name=f"{cli.store.get_sweep(ref).name}-replay")
+    args = {"spec": spec, "db": cli.db, "replay": configs(originals), **options}
+    result = _run(cli, args, spec, all_failed_exit=False)
+    rows = replay_rows(cli.store, spec, originals, result.sweep_id, rtol)
+    emit(replay_report(rows), Format.TABLE)
+    matched = sum(row.matched for row in rows)
+    click.echo(f"replay of {ref}: {matched} of {len(rows)} trials matched (rtol {rtol:g})")
+    if matched < len(rows):
+        raise click.exceptions.Exit(1)
 
 
 def resume_command(db: str, ref: str) -> str:

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sweeptrack.controller.lease import SweepLease
 from sweeptrack.controller.loop import Controller
 from sweeptrack.controller.progress import SweepProgress, SweepResult
 from sweeptrack.controller.resume import restore_ledger
-from sweeptrack.controller.trials import Ledger
+from sweeptrack.controller.trials import Ledger, Pending
 from sweeptrack.core.errors import SweepError
 from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Sweep, SweepState
@@ -76,7 +76,11 @@ def run_sweep(
         artifacts=artifacts,
         function=function,
     )
-    return controller.run()
+    result = controller.run()
+    from sweeptrack.controller.register import register_best
+
+    register_best(controller.spec, result, db, artifacts)
+    return result
 
 
 def open_sweep(
@@ -91,10 +95,14 @@ def open_sweep(
     liveness: Liveness | None = None,
     cwd: Path | None = None,
     function: Callable[..., Any] | None = None,
+    replay: Sequence[Mapping[str, Any]] | None = None,
 ) -> Controller:
     """A controller ready to run: a new sweep, or (``resume``) the newest sweep of this spec, or
     the sweep whose id or name ``resume`` is when it is a string and ``spec`` is None-like.
     ``function``: see :func:`run_sweep`.
+
+    ``replay``: a new sweep that runs exactly these configs (flat params as logged), trial ``n``
+    the ``n``-th, dispatched in this order, and nothing else (``trials`` is their number).
 
     ``trials`` caps the sweep's trial numbers and is kept with the sweep: a resume without
     ``trials`` keeps the cap it was started (or last resumed) with; one with ``trials`` replaces it.
@@ -106,11 +114,14 @@ def open_sweep(
     from sweeptrack.spec.runnable import check_runnable
 
     cwd = (cwd or Path.cwd()).resolve()
+    if replay is not None:
+        trials = len(replay)
     spec = _with_limits(_load(spec), parallel, trials)
     _check_function(spec, function)
     check_runnable(spec, cwd)
-    store = SqlStore(db)
     search = Search(spec)
+    queued = None if replay is None else _replay_ledger(spec, replay)
+    store = SqlStore(db)
     log_dir = Path(tempfile.mkdtemp(prefix="sweeptrack-logs-"))
     executor = _executor(spec, log_dir)
     lease = SweepLease(db, liveness)
@@ -123,6 +134,7 @@ def open_sweep(
     try:
         executor.check(spec.resources)  # a request nothing can place fails before anything is written
         sweep_id, name, ledger = _start_or_resume(store, spec, search, resume, cwd, trials, lease)
+        ledger = ledger or queued
         trials = store.get_sweep(sweep_id).trial_cap
         search.use_seed(_sweep_seed(sweep_id))
     except BaseException:
@@ -196,6 +208,23 @@ def _start_or_resume(
         store.set_sweep_trial_cap(sweep_id, trials)
     lease.hold(sweep_id, name)
     return sweep_id, name, None
+
+
+def _replay_ledger(spec: SweepSpec, configs: Sequence[Mapping[str, Any]]) -> Ledger:
+    """Trial ``n`` waits with the ``n``-th config; each is checked against the spec's space
+    before anything is written."""
+    if not configs:
+        raise SweepError("nothing to replay: the sweep has no trials")
+    probe = Search(spec)
+    for number, params in enumerate(configs):
+        try:
+            probe.enqueue(params)
+        except ValueError as exc:
+            raise SweepError(
+                f"{spec.source}: trial {number} of the replayed sweep does not fit this spec: {exc}"
+            ) from None
+    pending = deque(Pending(number=n, attempt=1, params=dict(p)) for n, p in enumerate(configs))
+    return Ledger(next_number=len(configs), pending=pending)
 
 
 def resume_spec(store: Store, ref: str) -> SweepSpec:
@@ -285,7 +314,10 @@ def _sweep_name(spec: SweepSpec) -> str:
 def _environment(cwd: Path) -> dict[str, object]:
     from sweeptrack.tracking.environment import capture_environment
 
-    return capture_environment(list(sys.argv), cwd).data
+    captured = capture_environment(list(sys.argv), cwd, environ=os.environ)
+    # A sweep's trials have no environment of their own: the diff goes with the sweep's, for
+    # `sweeptrack reproduce` to apply to the commit.
+    return {**captured.data, "git_diff": captured.git_diff} if captured.git_diff else captured.data
 
 
 def _executor(spec: SweepSpec, log_dir: Path) -> Executor:

@@ -10,7 +10,10 @@ __all__ = [
     "ArtifactError",
     "FilterError",
     "InvalidValueError",
+    "ModelNotFoundError",
     "QueryError",
+    "RegistryError",
+    "ReproduceError",
     "RunNotFoundError",
     "SchemaError",
     "SpecError",
@@ -127,3 +130,17 @@ class InvalidValueError(SweepTrackError, ValueError):
 
 class ArtifactError(SweepTrackError):
     """An artifact path is missing, unreadable or escapes the artifact root."""
+
+
+class RegistryError(SweepTrackError):
+    """A model registry request is wrong: a bad model or alias name, an artifact registered twice,
+    a download over an existing file or of a stored artifact whose digest no longer matches."""
+
+
+class ModelNotFoundError(RegistryError):
+    """A model reference (``NAME``, ``NAME@alias``, ``NAME/version``) names nothing registered."""
+
+
+class ReproduceError(SweepTrackError):
+    """A run cannot be reproduced: nothing recorded to re-run, a commit not in the repository, a
+    recorded diff that no longer applies, a dataset that changed (without ``--allow-drift``)."""

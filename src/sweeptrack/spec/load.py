@@ -40,6 +40,7 @@ from sweeptrack.spec.model import (
     MetricSpec,
     PrunerSpec,
     PrunerType,
+    RegisterSpec,
     Resources,
     SpecWarning,
     SweepSpec,
@@ -60,7 +61,7 @@ WANDB_KEYS = (
 )  # fmt: skip
 SWEEPTRACK_KEYS = (
     "entrypoint", "experiment", "seed", "parallel", "executor", "resources", "retries", "trial_timeout",
-    "timeout", "system_metrics_interval",
+    "timeout", "system_metrics_interval", "register",
 )  # fmt: skip
 _TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -305,6 +306,42 @@ def _system_metrics_interval(root: Section) -> float:
     return DEFAULT_SYSTEM_METRICS_INTERVAL if seconds is None else seconds
 
 
+def _register(root: Section) -> RegisterSpec | None:
+    """``register: {name: NAME, artifact: PATH, alias: ALIAS, when: best}``."""
+    from sweeptrack.core.errors import SweepTrackError
+    from sweeptrack.core.registry import check_alias, check_model_name
+
+    if "register" not in root:
+        return None
+    sec = root.section("register")
+    sec.check_keys(("name", "artifact", "alias", "when"))
+    name = sec.require("name", "the model's name, e.g. name: digits-clf")
+    artifact = sec.require("artifact", "the trial's artifact to register, e.g. artifact: model.pkl")
+    checks: list[tuple[str, Any, Callable[[str], str]]] = [
+        ("name", name, check_model_name),
+        ("artifact", artifact, _artifact_path),
+    ]
+    alias = sec.string("alias")
+    if alias is not None:
+        checks.append(("alias", alias, check_alias))
+    for key, value, check in checks:
+        if not isinstance(value, str):
+            raise sec.error(key, f"must be a string, got {show(value)}")
+        try:
+            check(value)
+        except (SweepTrackError, ValueError) as exc:
+            raise sec.error(key, str(exc)) from None
+    when = sec.choice("when", ("best",), "best") or "best"
+    return RegisterSpec(name=name, artifact=artifact, alias=alias, when=when)
+
+
+def _artifact_path(path: str) -> str:
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or ".." in parts or not any(parts):
+        raise ValueError(f"{path!r} is not a relative artifact path (as the trial logged it, e.g. model.pkl)")
+    return path
+
+
 _FIELDS: dict[str, Callable[[Section], Any]] = {
     "experiment": _experiment,
     "run_cap": lambda root: root.integer("run_cap", minimum=1),
@@ -316,4 +353,5 @@ _FIELDS: dict[str, Callable[[Section], Any]] = {
     "trial_timeout": lambda root: _duration(root, "trial_timeout"),
     "timeout": lambda root: _duration(root, "timeout"),
     "system_metrics_interval": _system_metrics_interval,
+    "register": _register,
 }

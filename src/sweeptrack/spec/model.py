@@ -34,6 +34,7 @@ __all__ = [
     "ObjectiveSummary",
     "PrunerSpec",
     "PrunerType",
+    "RegisterSpec",
     "Resources",
     "SpecWarning",
     "SweepSpec",
@@ -126,6 +127,18 @@ class Resources:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterSpec:
+    """``register:``: at the end of the sweep, the best trial's artifact ``artifact`` becomes the
+    next version of model ``name`` (with ``alias`` pointed at it). ``when`` is ``best`` (the
+    only choice today: the best finished trial by the first metric)."""
+
+    name: str
+    artifact: str
+    alias: str | None = None
+    when: str = "best"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SpecWarning:
     """Something W&B tolerates that is probably a mistake: it loads, and ``--strict`` refuses it.
 
@@ -182,6 +195,7 @@ class SweepSpec:
     trial_timeout: float | None = None  # seconds
     timeout: float | None = None  # seconds, the whole sweep
     system_metrics_interval: float = DEFAULT_SYSTEM_METRICS_INTERVAL  # seconds; 0: not sampled
+    register: RegisterSpec | None = None  # the best trial's artifact is registered at the end
     warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
 
     @property

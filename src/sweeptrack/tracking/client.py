@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sweeptrack.core.model import Artifact, Dataset, Experiment, MetricPoint, Run
 from sweeptrack.tracking.store import Store
+
+if TYPE_CHECKING:
+    from sweeptrack.tracking.models import Models
 
 __all__ = ["Client", "open_store"]
 
@@ -29,8 +33,32 @@ class Client:
         >>> client.search_runs(filter="params.lr < 1e-3 or tags.keep = 'yes'")   # doctest: +SKIP
     """
 
-    def __init__(self, db: str | Store = "sqlite:///sweeptrack.db") -> None:
+    def __init__(
+        self, db: str | Store = "sqlite:///sweeptrack.db", *, artifacts: str | Path | None = None
+    ) -> None:
         self.store = db if isinstance(db, Store) else open_store(db, create=False)
+        self._artifacts = artifacts
+        self._models: Models | None = None
+
+    @property
+    def models(self) -> Models:
+        """The model registry of this database (see :class:`~sweeptrack.tracking.models.Models`).
+
+        Artifacts are looked up under ``artifacts`` when given, else beside an SQLite file (or
+        ``./artifacts`` for a server database).
+        """
+        if self._models is None:
+            from sweeptrack.tracking.artifacts import ArtifactRoot, default_artifact_root
+            from sweeptrack.tracking.models import Models
+            from sweeptrack.tracking.sql.registry import SqlModelRegistry
+            from sweeptrack.tracking.sql.store import SqlStore
+
+            if not isinstance(self.store, SqlStore):
+                raise TypeError(f"{type(self.store).__name__} has no model registry; use a SQL database")
+            url = self.store.url.render_as_string(hide_password=False)
+            root = ArtifactRoot(default_artifact_root(url, str(self._artifacts) if self._artifacts else None))
+            self._models = Models(SqlModelRegistry(self.store), self.store, root)
+        return self._models
 
     def search_runs(
         self,

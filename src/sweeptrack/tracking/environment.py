@@ -17,13 +17,28 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CapturedEnvironment", "capture_environment"]
+__all__ = ["REPRODUCIBILITY_VARIABLES", "CapturedEnvironment", "capture_environment", "relevant_variables"]
+
+# Environment variables that change what a run computes: kept with the run, set again by
+# ``sweeptrack reproduce``. Also any variable whose name ends in ``SEED``.
+REPRODUCIBILITY_VARIABLES = frozenset(
+    {
+        "PYTHONHASHSEED",
+        "CUDA_VISIBLE_DEVICES",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "TF_DETERMINISTIC_OPS",
+        "TF_CUDNN_DETERMINISTIC",
+    }
+)
 
 _GIT_TIMEOUT_S = 5.0
 _NO_GPU = "no NVIDIA GPU"
@@ -44,20 +59,39 @@ class CapturedEnvironment:
     git_diff: str | None = None
 
 
+def relevant_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` that can change a run's results (see
+    :data:`REPRODUCIBILITY_VARIABLES`), by name."""
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if name in REPRODUCIBILITY_VARIABLES or name.upper().endswith("SEED")
+    }
+
+
 def capture_environment(
-    argv: Sequence[str], cwd: Path, *, git_executable: str = "git"
+    argv: Sequence[str],
+    cwd: Path,
+    *,
+    git_executable: str = "git",
+    environ: Mapping[str, str] | None = None,
 ) -> CapturedEnvironment:
     """Describe the interpreter, machine, packages, git state and GPUs of the current process.
 
     Keys of ``data``: ``python``, ``platform``, ``hostname``, ``cpu``, ``ram_bytes``,
     ``packages`` (normalised distribution name -> version), ``git`` (absent outside a
-    repository), ``command``, ``cwd``, ``gpus`` and, when there is no usable NVIDIA GPU,
-    ``gpu_status``. A part that fails holds ``{"error": "<type>: <message>"}`` instead.
+    repository; with the repository's ``root``), ``command``, ``cwd``, ``cwd_in_repo`` (the
+    working directory relative to the repository's root), ``variables`` (the environment
+    variables that change results, see :func:`relevant_variables`), ``gpus`` and, when there is
+    no usable NVIDIA GPU, ``gpu_status``. A part that fails holds ``{"error": "<type>:
+    <message>"}`` instead. What ``sweeptrack reproduce`` re-runs comes from ``command``,
+    ``cwd_in_repo``, ``variables`` and ``git``.
 
     Args:
         argv: The command line of the run, usually ``sys.argv``.
         cwd: The working directory; git state is read from the repository containing it.
         git_executable: The ``git`` program to run (a name looked up on PATH, or a path).
+        environ: The process environment (usually ``os.environ``); None records no variables.
 
     Returns:
         The captured environment; never raises for a failing part.
@@ -71,12 +105,14 @@ def capture_environment(
         "packages": _soft(_packages),
         "command": [str(arg) for arg in argv],
         "cwd": str(cwd),
+        "variables": relevant_variables(environ or {}),
     }
     git_diff: str | None = None
     try:
         git_info, git_diff = _git_state(cwd, git_executable)
         if git_info is not None:
             data["git"] = git_info
+            data["cwd_in_repo"] = _relative(cwd, git_info.get("root"))
     except Exception as exc:
         data["git"] = _error(exc)
     try:
@@ -84,6 +120,15 @@ def capture_environment(
     except Exception as exc:  # a driver that answers oddly: record why, keep ``gpus`` a list
         data.update({"gpus": [], "gpu_status": _error(exc)["error"]})
     return CapturedEnvironment(data=data, git_diff=git_diff)
+
+
+def _relative(cwd: Path, root: str | None) -> str | None:
+    if root is None:
+        return None
+    try:
+        return Path(os.path.realpath(cwd)).relative_to(os.path.realpath(root)).as_posix()
+    except ValueError:
+        return None
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -184,10 +229,23 @@ def _git_state(cwd: Path, git: str) -> tuple[dict[str, Any] | None, str | None]:
         elif not line.startswith("#"):
             dirty = True
     info: dict[str, Any] = {"commit": commit, "branch": branch, "dirty": dirty}
+    root = _repository_root(cwd)
+    if root is not None:
+        info["root"] = root
     remote = _run_git(git, cwd, "config", "--get", "remote.origin.url")
     if remote.returncode == 0 and remote.stdout.strip():
         info["remote"] = remote.stdout.strip()
     return info, (_git_diff(git, cwd, has_head=commit is not None) if dirty else None)
+
+
+def _repository_root(cwd: Path) -> str | None:
+    """The folder of the nearest ``.git`` (a folder, or a file in a worktree or submodule), found
+    without another git process: this runs at every run's start."""
+    folder = Path(os.path.realpath(cwd))
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return None
 
 
 def _git_diff(git: str, cwd: Path, *, has_head: bool) -> str | None:
