@@ -53,8 +53,11 @@ __all__ = [
     "Unreadable",
     "WorkerHello",
     "pack",
+    "pack_list",
     "unpack",
     "unpack_executor_side",
+    "unpack_slot_commands",
+    "unpack_slot_outbound",
     "unpack_trial_side",
 ]
 
@@ -230,9 +233,34 @@ Message = Hello | TrialSide | ExecutorSide | SlotCommand | SlotOutbound | TrialM
 # A message travels as a plain tuple (its kind's number, then its field values): pickling a slotted
 # frozen dataclass goes through Python-level __getstate__/__setstate__ and a class lookup, about
 # 20 times the cost of a tuple, and the local executor's socket carries several messages a trial.
-_KINDS: tuple[type, ...] = (Events, Sync, Finished, Unreadable, RunTrial, Prune, SyncAck)
+# The Ray slots' lists travel the same way, with the messages they wrap (a shipped trial's events
+# and end) flattened too.
+_KINDS: tuple[type, ...] = (
+    Events, Sync, Finished, Unreadable, RunTrial, Prune, SyncAck,
+    Submit, Cancel, ShippedEvents, ShippedEnd, TrialStarted, TrialEvents, TrialFinished,
+)  # fmt: skip
 _NUMBER = {kind: number for number, kind in enumerate(_KINDS)}
 _FIELDS: dict[type, tuple[str, ...]] = {kind: kind.__slots__ for kind in _KINDS}  # type: ignore[attr-defined]
+_WRAPPERS = (ShippedEvents, ShippedEnd)  # their first field is a message of its own
+
+
+def _flat(message: Message) -> tuple[int, tuple[Any, ...]]:
+    kind = type(message)
+    values = tuple(getattr(message, name) for name in _FIELDS[kind])
+    if kind in _WRAPPERS:
+        values = (_flat(values[0]), *values[1:])
+    return _NUMBER[kind], values
+
+
+def _build(flat: tuple[int, tuple[Any, ...]]) -> Any:
+    number, values = flat
+    kind = _KINDS[number]
+    if kind in _WRAPPERS:
+        values = (_build(values[0]), *values[1:])
+    message: Any = object.__new__(kind)
+    for name, value in zip(_FIELDS[kind], values, strict=True):
+        object.__setattr__(message, name, value)  # frozen: set as the dataclass's own __init__ does
+    return message
 
 
 def pack(message: TrialSide | ExecutorSide) -> bytes:
@@ -240,11 +268,9 @@ def pack(message: TrialSide | ExecutorSide) -> bytes:
 
     Example:
         >>> unpack(pack(Prune(trial_id="t1")))
-        Prune(trial_id='t1')
+        Prune(trial_id='t1', grace=None)
     """
-    kind = type(message)
-    values = tuple(getattr(message, name) for name in _FIELDS[kind])
-    return pickle.dumps((_NUMBER[kind], values), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(_flat(message), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack(data: bytes) -> TrialSide | ExecutorSide:
@@ -253,12 +279,32 @@ def unpack(data: bytes) -> TrialSide | ExecutorSide:
     Raises:
         Exception: whatever unpickling raises for bytes that are not a packed message.
     """
-    number, values = pickle.loads(data)
-    kind = _KINDS[number]
-    message = object.__new__(kind)
-    for name, value in zip(_FIELDS[kind], values, strict=True):
-        object.__setattr__(message, name, value)  # frozen: set as the dataclass's own __init__ does
+    message: TrialSide | ExecutorSide = _build(pickle.loads(data))
     return message
+
+
+def pack_list(messages: Sequence[SlotCommand | SlotOutbound]) -> bytes:
+    """A Ray slot's commands, or what it sends back, as bytes (see :func:`unpack_slot_commands`
+    and :func:`unpack_slot_outbound`)."""
+    return pickle.dumps([_flat(message) for message in messages], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_slot_commands(data: bytes) -> list[SlotCommand]:
+    """The commands :func:`pack_list` made of ``data``; ValueError for anything else."""
+    commands = [_build(flat) for flat in pickle.loads(data)]
+    for command in commands:
+        if not isinstance(command, Submit | Prune | Cancel):
+            raise ValueError(f"a slot takes no {type(command).__name__}")
+    return commands
+
+
+def unpack_slot_outbound(data: bytes) -> list[SlotOutbound]:
+    """What a slot sent, as :func:`pack_list` made it; ValueError for anything else."""
+    outbound = [_build(flat) for flat in pickle.loads(data)]
+    for message in outbound:
+        if not isinstance(message, TrialStarted | ShippedEvents | ShippedEnd):
+            raise ValueError(f"a slot does not send {type(message).__name__}")
+    return outbound
 
 
 def unpack_trial_side(data: bytes) -> TrialSide:
