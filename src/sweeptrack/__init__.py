@@ -42,6 +42,18 @@ from sweeptrack.tracking.client import Client
 __version__ = "0.1.0"
 
 
+def log_sklearn(estimator: Any, X_val: Any = None, y_val: Any = None, **options: Any) -> dict[str, float]:
+    """Log a fitted scikit-learn estimator's params and its metrics on ``X_val``/``y_val`` to the
+    active run (see :func:`sweeptrack.integrations.sklearn.log_sklearn`); returns the metrics.
+
+    Example:
+        >>> st.log_sklearn(clf, X_val=X_test, y_val=y_test)["val_accuracy"]   # doctest: +SKIP
+    """
+    from sweeptrack.integrations.sklearn import log_sklearn as _log_sklearn
+
+    return _log_sklearn(estimator, X_val, y_val, **options)
+
+
 def run_sweep(spec: Any, db: str = "sqlite:///sweeptrack.db", **options: Any) -> Any:
     """Run a sweep (a YAML path or a SweepSpec) to its end and return its SweepResult.
 
@@ -74,6 +86,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "log_sklearn",
     "run_sweep",
     "set_tag",
     "set_tags",

@@ -43,6 +43,7 @@ from sweeptrack.spec.model import (
     Resources,
     SpecWarning,
     SweepSpec,
+    WandbModule,
 )
 from sweeptrack.spec.objective import UNRANKED_METHODS, parse_method, parse_objectives, parse_scheduler
 from sweeptrack.spec.params import ParsedParameters, parse_parameters
@@ -60,7 +61,7 @@ WANDB_KEYS = (
 )  # fmt: skip
 SWEEPTRACK_KEYS = (
     "entrypoint", "experiment", "seed", "parallel", "executor", "resources", "retries", "trial_timeout",
-    "timeout", "system_metrics_interval",
+    "timeout", "system_metrics_interval", "wandb",
 )  # fmt: skip
 _TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -316,4 +317,5 @@ _FIELDS: dict[str, Callable[[Section], Any]] = {
     "trial_timeout": lambda root: _duration(root, "trial_timeout"),
     "timeout": lambda root: _duration(root, "timeout"),
     "system_metrics_interval": _system_metrics_interval,
+    "wandb": lambda root: WandbModule(root.choice("wandb", [m.value for m in WandbModule], "shim")),
 }

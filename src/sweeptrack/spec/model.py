@@ -75,6 +75,15 @@ class PrunerType(enum.Enum):
     NONE = "none"
 
 
+class WandbModule(enum.Enum):
+    """``wandb:`` in a spec: what ``import wandb`` loads in a program trial. SHIM: sweeptrack's
+    :mod:`sweeptrack.compat.wandb` (the default, so W&B scripts report to the sweep); REAL: the
+    installed wandb package."""
+
+    SHIM = "shim"
+    REAL = "real"
+
+
 class ExecutorType(enum.Enum):
     LOCAL = "local"
     RAY = "ray"
@@ -182,6 +191,7 @@ class SweepSpec:
     trial_timeout: float | None = None  # seconds
     timeout: float | None = None  # seconds, the whole sweep
     system_metrics_interval: float = DEFAULT_SYSTEM_METRICS_INTERVAL  # seconds; 0: not sampled
+    wandb: WandbModule = WandbModule.SHIM  # what `import wandb` loads in a program trial
     warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
 
     @property
