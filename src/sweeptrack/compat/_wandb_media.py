@@ -33,7 +33,8 @@ class Media:
         raise NotImplementedError
 
     def store(self, run: Run, name: str) -> None:
-        run.log_artifact_bytes(name + self.suffix, self.payload())
+        data = self.payload()  # first: it may settle the suffix (.png with Pillow, else .npy)
+        run.log_artifact_bytes(name + self.suffix, data)
 
 
 class Image(Media):
