@@ -111,7 +111,7 @@ def test_a_second_top_level_run_and_foreign_tracking_uris_are_refused(db: str) -
     with pytest.raises(RuntimeError, match="nested=True"):
         mlflow.start_run()
     mlflow.end_run("FAILED")
-    with pytest.raises(ValueError, match="sqlite:///mlflow.db"):
+    with pytest.raises(ValueError, match=r"sqlite:///mlflow\.db"):
         mlflow.set_tracking_uri("http://127.0.0.1:5000")
     with pytest.raises(AttributeError, match=r"mlflow\.register_model .*sweeptrack"):
         _ = mlflow.register_model

@@ -157,12 +157,12 @@ def test_finish_with_an_exit_code_fails_the_run_and_disabled_mode_records_nothin
 def test_unknown_calls_name_what_to_use_instead(db: str) -> None:
     with pytest.raises(AttributeError, match=r"wandb\.Api .*sweeptrack\.Client"):
         _ = wandb.Api
-    with pytest.raises(AttributeError, match="wandb.config: call wandb.init"):
+    with pytest.raises(AttributeError, match=r"wandb\.config: call wandb\.init"):
         _ = wandb.config
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         wandb.init(colour="red")
     run = wandb.init()
-    with pytest.raises(AttributeError, match="wandb.Run.use_artifact"):
+    with pytest.raises(AttributeError, match=r"wandb\.Run\.use_artifact"):
         run.use_artifact("x")
     with pytest.raises(ValueError, match="neither a sweep file"):
         wandb.agent("entity/project/abc123", function=lambda: None)
