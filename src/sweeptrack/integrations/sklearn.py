@@ -1,6 +1,7 @@
 """scikit-learn: ``st.log_sklearn(estimator, X_val=X, y_val=y)`` after fitting.
 
-Logs the estimator's ``get_params()`` (nested estimators' params under their ``__`` names) and,
+Logs the estimator's ``get_params()`` (a nested estimator through its params, under their ``__``
+names, not as an object) and,
 given validation data, the usual metrics: for a classifier accuracy, macro F1, precision and
 recall, and log loss and ROC AUC when it predicts probabilities; for a regressor R², MSE, RMSE
 and MAE. Each metric is named ``val_NAME`` (``prefix`` changes that).
@@ -38,13 +39,22 @@ def log_sklearn(
     """
     target = run or fluent.active_run() or fluent.start_run()
     params = estimator.get_params()
-    target.log_params({key: plain_param(value) for key, value in params.items()})
+    target.log_params(
+        {key: plain_param(value) for key, value in params.items() if not _holds_estimator(value)}
+    )
     if X_val is None or y_val is None:
         return {}
     metrics = _metrics(estimator, X_val, y_val)
     named = {f"{prefix}{key}": value for key, value in metrics.items() if math.isfinite(value)}
     target.log_metrics(named, step)
     return named
+
+
+def _holds_estimator(value: Any) -> bool:
+    """A nested estimator (or a pipeline's list of them): its own params are logged under its name."""
+    if isinstance(value, list | tuple):
+        return any(_holds_estimator(item) for item in value)
+    return hasattr(value, "get_params") and not isinstance(value, type)
 
 
 def _metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
