@@ -1,0 +1,233 @@
+"""Compat benchmarks: ``wandb.log`` through sweeptrack's W&B shim, and the Lightning logger's cost.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_compat.py                 # both sections, ~1 min
+    .venv/bin/python benchmarks/bench_compat.py --only wandb --calls 100000
+
+Rows:
+  wandb   ``wandb.log({"loss": x, "acc": y})`` per call, outside a sweep with a real SQLite file
+          (goal < 5 us; the real wandb measured about 370 us on the issue's machine), the same
+          call inside a sweep trial (events go over the trial channel), and for reference the
+          run API's own ``st.log_metrics`` and the general path (a nested dict with commit=False).
+  lightning  a tiny model's training epoch with SweeptrackLogger against Lightning's CSVLogger,
+          logging every step, in the same process, the two alternating (ABBA rounds) so the
+          machine's drift cancels; goal: under 2% added.
+
+Progress goes to stderr, the table (or ``--json``) to stdout; the exit status is 1 when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from bench_common import MICRO, Row, finish, log, new_parser
+
+SECTIONS = ("wandb", "lightning")
+ROW = {"loss": 0.25, "acc": 0.75}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = new_parser(__doc__, SECTIONS)
+    parser.add_argument("--calls", type=int, default=200_000, help="wandb.log calls per measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="Lightning: ABBA rounds")
+    parser.add_argument("--epochs", type=int, default=4, help="Lightning: epochs per fit (first dropped)")
+    return parser.parse_args(argv)
+
+
+def per_call(fn: Any, calls: int, repeat: int = 20) -> tuple[float, list[float]]:
+    """Median seconds per call of ``fn(i)`` over ``repeat`` batches of ``calls // repeat`` calls."""
+    batch = max(calls // repeat, 1)
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for i in range(batch):
+            fn(i)
+        samples.append((time.perf_counter() - start) / batch)
+    return statistics.median(samples), samples
+
+
+def wandb_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    import sweeptrack as st
+    import sweeptrack.compat.wandb as wandb
+
+    db = f"sqlite:///{workdir}/wandb.db"
+    rows = []
+    log(f"wandb.log outside a sweep: {args.calls:,} calls")
+    run = st.start_run(experiment="bench", db=db, capture_environment=False)
+    shim = wandb.init()
+    seconds, samples = per_call(lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5}), args.calls)
+    rows.append(_row("wandb.log({loss, acc}), SQLite run", seconds, samples, goal=5e-6))
+    seconds, samples = per_call(lambda i: run.log_metrics(ROW), args.calls)
+    rows.append(_row("  for reference: st.log_metrics (run API)", seconds, samples))
+    nested = {"train": {"loss": 0.1}, "val": {"acc": 0.2}}
+    seconds, samples = per_call(lambda i: shim.log(nested, commit=i % 2 == 1), args.calls // 4)
+    rows.append(_row("  general path: nested dict, commit every 2nd", seconds, samples))
+    start = time.perf_counter()
+    wandb.finish()
+    elapsed = time.perf_counter() - start
+    rows.append(Row(section="wandb", name="  finish: every point committed", value=elapsed, unit="s"))
+    rows.append(_in_trial(args, workdir))
+    return rows
+
+
+def _row(name: str, seconds: float, samples: list[float], goal: float | None = None) -> Row:
+    note = (
+        f"median of {len(samples)} batches; range {min(samples) * 1e6:.2f}-{max(samples) * 1e6:.2f} {MICRO}s"
+    )
+    if goal is None:
+        return Row(section="wandb", name=name, value=seconds, unit="s", note=note)
+    return Row(section="wandb", name=name, value=seconds, unit="s", goal=f"< {goal * 1e6:g} {MICRO}s", ok=seconds < goal,
+               note=note)  # fmt: skip
+
+
+def _trial_body() -> None:
+    """A sweep trial: times its own wandb.log calls and reports the median as a metric."""
+    import sweeptrack.compat.wandb as wandb
+
+    wandb.init()
+    calls = int(wandb.config["calls"])
+    seconds, samples = per_call(lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5}), calls)
+    wandb.log({"seconds_per_log": seconds, "best_batch": min(samples), "worst_batch": max(samples)})
+
+
+def _in_trial(args: argparse.Namespace, workdir: Path) -> Row:
+    import sweeptrack as st
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    calls = args.calls // 2
+    log(f"wandb.log inside a sweep trial: {calls:,} calls")
+    spec = {"method": "grid", "parameters": {"calls": {"value": calls}}, "name": "bench"}
+    db = f"sqlite:///{workdir}/trial.db"
+    st.run_sweep(spec, db=db, function=_trial_body)
+    store = SqlStore(db)
+    try:
+        (trial,) = store.search_runs()
+    finally:
+        store.close()
+    seconds = trial.metrics["seconds_per_log"].last
+    low, high = trial.metrics["best_batch"].last, trial.metrics["worst_batch"].last
+    note = (
+        f"range {low * 1e6:.2f}-{high * 1e6:.2f} {MICRO}s; all {trial.metrics['loss'].count:,} points "
+        "reached the database through the controller"
+    )
+    name = "wandb.log({loss, acc}), in a sweep trial"
+    return Row(section="wandb", name=name, value=seconds, unit="s", goal=f"< 5 {MICRO}s", ok=seconds < 5e-6,
+               note=note)  # fmt: skip
+
+
+def lightning_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    import lightning as L
+    import torch
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from sweeptrack.integrations.lightning import SweeptrackLogger
+
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(8, 1)
+
+        def training_step(self, batch: Any, _: int) -> Any:
+            x, y = batch
+            loss = torch.nn.functional.mse_loss(self.net(x), y)
+            self.log("train_loss", loss)
+            self.log("lr", 0.01)
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    class EpochClock(L.Callback):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def on_train_epoch_start(self, *_: Any) -> None:
+            self._start = time.perf_counter()
+
+        def on_train_epoch_end(self, *_: Any) -> None:
+            self.times.append(time.perf_counter() - self._start)
+
+    x = torch.randn(4096, 8)
+    data = DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=32)
+    steps = len(data)
+
+    def epoch_times(kind: str, index: int) -> list[float]:
+        if kind == "csv":
+            logger: Any = CSVLogger(str(workdir / "csv"), name=f"r{index}")
+        else:
+            logger = SweeptrackLogger(experiment="bench", db=f"sqlite:///{workdir}/lightning.db")
+        clock = EpochClock()
+        trainer = L.Trainer(max_epochs=args.epochs, logger=logger, callbacks=[clock], log_every_n_steps=1,
+                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                            default_root_dir=str(workdir))  # fmt: skip
+        trainer.fit(Tiny(), data)
+        return clock.times[1:]  # the first epoch warms up
+
+    times: dict[str, list[float]] = {"csv": [], "st": []}
+    for index in range(args.rounds):
+        order = ("csv", "st", "st", "csv") if index % 2 == 0 else ("st", "csv", "csv", "st")
+        for kind in order:
+            times[kind] += epoch_times(kind, index)
+        log(f"lightning round {index + 1}/{args.rounds}")
+    csv, ours = statistics.median(times["csv"]), statistics.median(times["st"])
+    added = (ours - csv) / csv * 100
+    per_step = (ours - csv) / steps
+    return [
+        Row(
+            section="lightning",
+            name=f"epoch, CSVLogger ({steps} steps, logging each)",
+            value=csv,
+            unit="s",
+            note=f"median of {len(times['csv'])} epochs",
+        ),  # fmt: skip
+        Row(
+            section="lightning",
+            name="epoch, SweeptrackLogger",
+            value=ours,
+            unit="s",
+            note=f"median of {len(times['st'])} epochs",
+        ),  # fmt: skip
+        Row(
+            section="lightning",
+            name="SweeptrackLogger added vs CSVLogger",
+            value=round(added, 2),
+            unit="%",
+            goal="< 2%",
+            ok=added < 2,
+            note=f"{per_step * 1e6:+.1f} {MICRO}s a step; ABBA rounds: {args.rounds}",
+        ),  # fmt: skip
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sections = args.only or SECTIONS
+    rows: list[Row] = []
+    os.environ.pop("SWEEPTRACK_DB", None)
+    with tempfile.TemporaryDirectory(prefix="bench-compat-") as folder:
+        workdir = Path(folder)
+        if "wandb" in sections:
+            rows += wandb_rows(args, workdir)
+        if "lightning" in sections:
+            rows += lightning_rows(args, workdir)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    rows.append(Row(section="machine", name=f"load average before the end ({os.cpu_count()} CPUs)", value=None,
+                    unit="", note=load))  # fmt: skip
+    return finish(rows, as_json=args.json, calls=args.calls)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
