@@ -85,8 +85,15 @@ def _row(name: str, seconds: float, samples: list[float], goal: float | None = N
     )
     if goal is None:
         return Row(section="wandb", name=name, value=seconds, unit="s", note=note)
-    return Row(section="wandb", name=name, value=seconds, unit="s", goal=f"< {goal * 1e6:g} {MICRO}s", ok=seconds < goal,
-               note=note)  # fmt: skip
+    return Row(
+        section="wandb",
+        name=name,
+        value=seconds,
+        unit="s",
+        goal=f"< {goal * 1e6:g} {MICRO}s",
+        ok=seconds < goal,
+        note=note,
+    )
 
 
 def _trial_body() -> None:
@@ -120,8 +127,15 @@ def _in_trial(args: argparse.Namespace, workdir: Path) -> Row:
         "reached the database through the controller"
     )
     name = "wandb.log({loss, acc}), in a sweep trial"
-    return Row(section="wandb", name=name, value=seconds, unit="s", goal=f"< 5 {MICRO}s", ok=seconds < 5e-6,
-               note=note)  # fmt: skip
+    return Row(
+        section="wandb",
+        name=name,
+        value=seconds,
+        unit="s",
+        goal=f"< 5 {MICRO}s",
+        ok=seconds < 5e-6,
+        note=note,
+    )
 
 
 def lightning_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
@@ -170,9 +184,16 @@ def lightning_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
         else:
             logger = SweeptrackLogger(experiment="bench", db=f"sqlite:///{workdir}/lightning.db")
         clock = EpochClock()
-        trainer = L.Trainer(max_epochs=args.epochs, logger=logger, callbacks=[clock], log_every_n_steps=1,
-                            enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                            default_root_dir=str(workdir))  # fmt: skip
+        trainer = L.Trainer(
+            max_epochs=args.epochs,
+            logger=logger,
+            callbacks=[clock],
+            log_every_n_steps=1,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            default_root_dir=str(workdir),
+        )
         trainer.fit(Tiny(), data)
         return clock.times[1:]  # the first epoch warms up
 
@@ -192,14 +213,14 @@ def lightning_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
             value=csv,
             unit="s",
             note=f"median of {len(times['csv'])} epochs",
-        ),  # fmt: skip
+        ),
         Row(
             section="lightning",
             name="epoch, SweeptrackLogger",
             value=ours,
             unit="s",
             note=f"median of {len(times['st'])} epochs",
-        ),  # fmt: skip
+        ),
         Row(
             section="lightning",
             name="SweeptrackLogger added vs CSVLogger",
@@ -208,7 +229,7 @@ def lightning_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
             goal="< 2%",
             ok=added < 2,
             note=f"{per_step * 1e6:+.1f} {MICRO}s a step; ABBA rounds: {args.rounds}",
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -224,8 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         if "lightning" in sections:
             rows += lightning_rows(args, workdir)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    rows.append(Row(section="machine", name=f"load average before the end ({os.cpu_count()} CPUs)", value=None,
-                    unit="", note=load))  # fmt: skip
+    rows.append(
+        Row(
+            section="machine",
+            name=f"load average before the end ({os.cpu_count()} CPUs)",
+            value=None,
+            unit="",
+            note=load,
+        )
+    )
     return finish(rows, as_json=args.json, calls=args.calls)
 
 

@@ -53,8 +53,11 @@ def test_five_step_workflow_runs_as_a_plain_script(folder: Path) -> None:
 
 def test_five_step_workflow_runs_as_a_sweep_program(folder: Path) -> None:
     write(folder, "train.py", FIVE_STEPS)
-    write(folder, "sweep.yaml", "program: train.py\nmethod: grid\nmetric: {name: loss}\nparameters:\n"
-          "  lr: {values: [0.2, 0.4]}\n")  # fmt: skip
+    write(
+        folder,
+        "sweep.yaml",
+        "program: train.py\nmethod: grid\nmetric: {name: loss}\nparameters:\n  lr: {values: [0.2, 0.4]}\n",
+    )
 
     done = run_sweep_cli(folder, "sweep.yaml")
 

@@ -316,8 +316,9 @@ class _Data:
     """``mlflow.data``: ``from_numpy`` and ``from_pandas`` for :func:`log_input`."""
 
     @staticmethod
-    def from_numpy(features: Any, source: str | None = None, targets: Any = None, name: str | None = None,
-                   **_: Any) -> InMemoryDataset:  # fmt: skip
+    def from_numpy(
+        features: Any, source: str | None = None, targets: Any = None, name: str | None = None, **_: Any
+    ) -> InMemoryDataset:
         import numpy as np
 
         digest = hashlib.sha256()
@@ -331,8 +332,9 @@ class _Data:
         return InMemoryDataset(name or "dataset", source or "<numpy>", digest.hexdigest(), size)
 
     @staticmethod
-    def from_pandas(df: Any, source: str | None = None, targets: str | None = None, name: str | None = None,
-                    **_: Any) -> InMemoryDataset:  # fmt: skip
+    def from_pandas(
+        df: Any, source: str | None = None, targets: str | None = None, name: str | None = None, **_: Any
+    ) -> InMemoryDataset:
         import pandas as pd
 
         hashed = pd.util.hash_pandas_object(df, index=True).to_numpy()

@@ -91,8 +91,15 @@ def init(
         labels = {"group": group, "job_type": job_type, "notes": notes, "entity": entity}
         st_tags = {**{tag: "true" for tag in tags or ()}, **{k: v for k, v in labels.items() if v}}
         active = fluent.start_run(experiment=project or None, name=name, tags=st_tags)
-        run = WandbRun(active, project=project, entity=entity, group=group, job_type=job_type,
-                       notes=notes, tags=tuple(tags or ()))  # fmt: skip
+        run = WandbRun(
+            active,
+            project=project,
+            entity=entity,
+            group=group,
+            job_type=job_type,
+            notes=notes,
+            tags=tuple(tags or ()),
+        )
     if config is not None:
         run.config.update(config if isinstance(config, Mapping) else vars(config), allow_val_change=True)
     _current.set(run)
