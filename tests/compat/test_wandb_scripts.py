@@ -115,3 +115,28 @@ def test_wandb_real_in_the_spec_leaves_import_wandb_alone(folder: Path) -> None:
     (run,) = all_runs(folder)
     assert run.status is RunStatus.FAILED
     assert "No module named 'wandb'" in (run.error or "")
+
+
+STEPPED = """
+import wandb
+
+wandb.init(config={"epochs": 3})
+for epoch in range(wandb.config.epochs):
+    wandb.log({"acc": epoch / 10}, step=epoch)  # each row stays open until the next step
+"""
+
+
+@pytest.mark.parametrize("how", ["sweep", "script"])
+def test_the_row_left_open_by_an_explicit_step_is_kept_at_exit(folder: Path, how: str) -> None:
+    """W&B commits the last open row when the script ends, without ``wandb.finish()``."""
+    if how == "sweep":
+        write(folder, "train.py", STEPPED)
+        write(folder, "sweep.yaml", "program: train.py\nmethod: grid\nparameters:\n  epochs: {value: 3}\n")
+        assert run_sweep_cli(folder, "sweep.yaml").returncode == 0
+    else:
+        write(folder, "train.py", STEPPED.replace("import wandb", "import sweeptrack.compat.wandb as wandb"))
+        run_script(folder, "train.py")
+
+    (run,) = all_runs(folder)
+    assert run.status is RunStatus.FINISHED
+    assert history(folder, run, "acc") == [(0, 0.0), (1, 0.1), (2, 0.2)]

@@ -58,6 +58,7 @@ def test_keras_callback_records_a_training_run(tmp_path: Path, train_alone: Trai
     assert run.metrics["loss"].last < run.metrics["loss"].max
 
 
+@pytest.mark.slow  # a sweep whose trial imports the framework afresh
 def test_keras_trial_is_stopped_by_the_pruner(tmp_path: Path) -> None:
     run = train_pruned(tmp_path, SCRIPT, "val_loss", epochs=30)
 

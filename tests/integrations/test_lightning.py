@@ -80,6 +80,7 @@ def test_lightning_logger_records_a_training_run(tmp_path: Path, train_alone: Tr
     assert checkpoint == "checkpoints/epoch=2-step=12.ckpt"
 
 
+@pytest.mark.slow  # a sweep whose trial imports the framework afresh
 def test_lightning_trial_is_stopped_by_the_pruner(tmp_path: Path) -> None:
     run = train_pruned(tmp_path, SCRIPT, "val_loss", epochs=30)
 

@@ -74,6 +74,7 @@ def test_transformers_callback_records_a_training_run(tmp_path: Path, train_alon
     assert run.metrics["train_runtime"].count == 1
 
 
+@pytest.mark.slow  # a sweep whose trial imports the framework afresh
 def test_transformers_trial_is_stopped_by_the_pruner(tmp_path: Path) -> None:
     run = train_pruned(tmp_path, SCRIPT, "eval_loss", epochs=30)
 

@@ -10,6 +10,7 @@ sweeptrack run as metrics at that step (nested dicts flattened with ``/``); a me
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
 import sys
 import tempfile
@@ -208,6 +209,10 @@ class WandbRun:
         if commit is True or (commit is None and step is None):
             self._commit()
 
+    def commit(self) -> None:
+        """Log the open row (``finish`` and the end of the script do)."""
+        self._commit()
+
     def _commit(self) -> None:
         row, self._pending = self._pending, {}
         if not row:
@@ -279,12 +284,12 @@ class WandbRun:
         self, name: str, step_metric: str | None = None, summary: str | None = None, **_: Any
     ) -> None:
         """``step_metric``: the metric whose latest value is ``name``'s step (``name`` may be a
-        glob such as ``"val/*"``); ``summary`` is kept as the tag ``summary.NAME`` (sweeptrack keeps
-        every metric's min, max and last anyway)."""
+        glob such as ``"val/*"``); ``summary`` is kept as the tag ``define_metric.NAME.summary``
+        (sweeptrack keeps every metric's min, max and last anyway)."""
         if step_metric is not None:
             self._step_metrics[name] = step_metric
         if summary is not None and self._run is not None:
-            self._run.set_tag(f"summary.{name}", summary)
+            self._run.set_tag(f"define_metric.{name}.summary", summary)
 
     def log_artifact(self, artifact_or_path: Artifact | str | Path, name: str | None = None, **_: Any) -> Any:
         """Store an :class:`Artifact`'s files, or one file or folder, as artifacts."""
@@ -325,6 +330,7 @@ class WandbRun:
 
     def _end(self, status: RunStatus, error: str | None) -> None:
         self._commit()
+        atexit.unregister(self.commit)
         run = self._run
         if run is None or run.ended:
             return

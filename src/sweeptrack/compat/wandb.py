@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -102,6 +104,10 @@ def init(
         )
     if config is not None:
         run.config.update(config if isinstance(config, Mapping) else vars(config), allow_val_change=True)
+    if not run.disabled:
+        # W&B commits a row left open (``log(d, step=s)`` without finish) when the script exits; this
+        # hook runs before the run API's own (atexit is last in, first out).
+        atexit.register(run.commit)
     _current.set(run)
     return run
 
@@ -210,7 +216,20 @@ def agent(
     if isinstance(spec, dict) and project and "project" not in spec:
         spec["project"] = project
     db = os.environ.get("SWEEPTRACK_DB") or fluent.DEFAULT_DB
-    return run_sweep(spec, db=db, trials=count, function=function)
+    return run_sweep(spec, db=db, trials=count, function=_finishing(function) if function else None)
+
+
+def _finishing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` followed by :func:`finish`, as W&B's agent finishes each trial's run."""
+
+    @functools.wraps(function)  # the worker reads the signature to know whether to pass the config
+    def trial(*args: Any) -> Any:
+        try:
+            return function(*args)
+        finally:
+            finish()
+
+    return trial
 
 
 # What W&B scripts reach for that this module does not have, and what to use instead.
