@@ -4,6 +4,8 @@ as a sweep's program; nested runs, datasets, dicts and texts, and the settings M
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from sweeptrack.core.model import RunStatus
 from sweeptrack.tracking.artifacts import ArtifactRoot
 from sweeptrack.tracking.sql.store import SqlStore
 
-from .conftest import all_runs, history, run_script, run_sweep_cli, write
+from .conftest import all_runs, child_env, history, run_script, run_sweep_cli, write
 
 FIVE_STEPS = """
 import argparse
@@ -137,3 +139,37 @@ def test_log_dict_writes_json_by_default(folder: Path, db: str) -> None:
     (artifact,) = store.list_artifacts(run.info.run_id)
     store.close()
     assert json.loads(ArtifactRoot(folder / "artifacts").blob_path(artifact.sha256).read_text()) == {"a": 1}
+
+
+READ_MLFLOW = """
+import json, sys
+from mlflow.tracking import MlflowClient
+
+client = MlflowClient(sys.argv[1])
+(run,) = client.search_runs(["0"])
+points = {k: client.get_metric_history(run.info.run_id, k) for k in run.data.metrics}
+history = {k: [[m.step, m.value] for m in found] for k, found in points.items()}
+files = [f.path for f in client.list_artifacts(run.info.run_id)]
+print(json.dumps({"params": run.data.params, "metrics": history, "files": files, "status": run.info.status}))
+"""
+
+
+def test_the_same_script_records_what_mlflow_itself_records(folder: Path) -> None:
+    """The five steps under the real mlflow (a test-only dependency) and under the shim agree."""
+    write(folder, "real.py", FIVE_STEPS.replace("import sweeptrack.compat.mlflow as mlflow", "import mlflow"))
+    write(folder, "shim.py", FIVE_STEPS)
+    real_db = f"sqlite:///{folder}/mlflow.db"
+    env = child_env(MLFLOW_TRACKING_URI=real_db)
+    for command in (["real.py", "--lr", "0.3"], ["-c", READ_MLFLOW, real_db]):
+        done = subprocess.run([sys.executable, *command], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=120, check=True)  # fmt: skip
+    real = json.loads(done.stdout.splitlines()[-1])
+    run_script(folder, "shim.py", "--lr", "0.3")
+
+    (ours,) = all_runs(folder)
+    assert real["status"] == "FINISHED" and ours.status is RunStatus.FINISHED
+    assert real["params"] == {key: str(value) for key, value in ours.params.items()}
+    assert real["metrics"] == {key: [list(p) for p in history(folder, ours, key)] for key in ours.metrics}
+    store = SqlStore(f"sqlite:///{folder}/sweeptrack.db")
+    assert real["files"] == [a.path for a in store.list_artifacts(ours.id)]
+    store.close()
