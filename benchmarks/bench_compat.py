@@ -43,16 +43,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def per_call(fn: Any, calls: int, repeat: int = 20) -> tuple[float, list[float]]:
-    """Median seconds per call of ``fn(i)`` over ``repeat`` batches of ``calls // repeat`` calls."""
+def per_call(fns: dict[str, Any], calls: int, repeat: int = 20) -> dict[str, tuple[list[float], list[float]]]:
+    """Seconds per call of each ``fn(i)``: ``repeat`` batches of ``calls // repeat`` calls, the
+    functions' batches interleaved (so each sees the same machine), as (wall clock, this thread's CPU)."""
     batch = max(calls // repeat, 1)
-    samples = []
+    found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        for i in range(batch):
-            fn(i)
-        samples.append((time.perf_counter() - start) / batch)
-    return statistics.median(samples), samples
+        for name, fn in fns.items():
+            wall, cpu = time.perf_counter(), time.thread_time()
+            for i in range(batch):
+                fn(i)
+            found[name][0].append((time.perf_counter() - wall) / batch)
+            found[name][1].append((time.thread_time() - cpu) / batch)
+    return found
 
 
 def wandb_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
@@ -60,17 +63,25 @@ def wandb_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
     import sweeptrack.compat.wandb as wandb
 
     db = f"sqlite:///{workdir}/wandb.db"
-    rows = []
-    log(f"wandb.log outside a sweep: {args.calls:,} calls")
-    run = st.start_run(experiment="bench", db=db, capture_environment=False)
-    shim = wandb.init()
-    seconds, samples = per_call(lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5}), args.calls)
-    rows.append(_row("wandb.log({loss, acc}), SQLite run", seconds, samples, goal=5e-6))
-    seconds, samples = per_call(lambda i: run.log_metrics(ROW), args.calls)
-    rows.append(_row("  for reference: st.log_metrics (run API)", seconds, samples))
+    os.environ["SWEEPTRACK_DB"] = db  # where wandb.init() puts its run, as in a user's shell
+    log(f"wandb.log outside a sweep: {args.calls:,} calls, interleaved with st.log_metrics")
+    shim = wandb.init(project="bench")
+    run = st.start_run(experiment="bench", capture_environment=False)  # the run API's baseline
     nested = {"train": {"loss": 0.1}, "val": {"acc": 0.2}}
-    seconds, samples = per_call(lambda i: shim.log(nested, commit=i % 2 == 1), args.calls // 4)
-    rows.append(_row("  general path: nested dict, commit every 2nd", seconds, samples))
+    found = per_call(
+        {
+            "shim": lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5}),
+            "api": lambda i: run.log_metrics({"loss": 1.0 / (i + 1), "acc": 0.5}),
+            "general": lambda i: shim.log(nested, commit=i % 2 == 1),
+        },
+        args.calls,
+    )
+    rows = [
+        _row("wandb.log({loss, acc}), SQLite run", *found["shim"], goal=5e-6),
+        _row("  for reference: st.log_metrics (run API)", *found["api"]),
+        _row("  general path: nested dict, commit every 2nd", *found["general"]),
+    ]
+    run.end()
     start = time.perf_counter()
     wandb.finish()
     elapsed = time.perf_counter() - start
@@ -79,9 +90,11 @@ def wandb_rows(args: argparse.Namespace, workdir: Path) -> list[Row]:
     return rows
 
 
-def _row(name: str, seconds: float, samples: list[float], goal: float | None = None) -> Row:
+def _row(name: str, wall: list[float], cpu: list[float], goal: float | None = None) -> Row:
+    seconds = statistics.median(wall)
     note = (
-        f"median of {len(samples)} batches; range {min(samples) * 1e6:.2f}-{max(samples) * 1e6:.2f} {MICRO}s"
+        f"median of {len(wall)} batches, range {min(wall) * 1e6:.2f}-{max(wall) * 1e6:.2f} {MICRO}s; "
+        f"CPU {statistics.median(cpu) * 1e6:.2f} {MICRO}s"
     )
     if goal is None:
         return Row(section="wandb", name=name, value=seconds, unit="s", note=note)
@@ -102,8 +115,15 @@ def _trial_body() -> None:
 
     wandb.init()
     calls = int(wandb.config["calls"])
-    seconds, samples = per_call(lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5}), calls)
-    wandb.log({"seconds_per_log": seconds, "best_batch": min(samples), "worst_batch": max(samples)})
+    wall, cpu = per_call({"shim": lambda i: wandb.log({"loss": 1.0 / (i + 1), "acc": 0.5})}, calls)["shim"]
+    wandb.log(
+        {
+            "seconds_per_log": statistics.median(wall),
+            "best_batch": min(wall),
+            "worst_batch": max(wall),
+            "cpu_per_log": statistics.median(cpu),
+        }
+    )
 
 
 def _in_trial(args: argparse.Namespace, workdir: Path) -> Row:
@@ -122,9 +142,10 @@ def _in_trial(args: argparse.Namespace, workdir: Path) -> Row:
         store.close()
     seconds = trial.metrics["seconds_per_log"].last
     low, high = trial.metrics["best_batch"].last, trial.metrics["worst_batch"].last
+    cpu = trial.metrics["cpu_per_log"].last
     note = (
-        f"range {low * 1e6:.2f}-{high * 1e6:.2f} {MICRO}s; all {trial.metrics['loss'].count:,} points "
-        "reached the database through the controller"
+        f"range {low * 1e6:.2f}-{high * 1e6:.2f} {MICRO}s; CPU {cpu * 1e6:.2f} {MICRO}s; all "
+        f"{trial.metrics['loss'].count:,} points reached the database through the controller"
     )
     name = "wandb.log({loss, acc}), in a sweep trial"
     return Row(
@@ -237,7 +258,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sections = args.only or SECTIONS
     rows: list[Row] = []
-    os.environ.pop("SWEEPTRACK_DB", None)
     with tempfile.TemporaryDirectory(prefix="bench-compat-") as folder:
         workdir = Path(folder)
         if "wandb" in sections:

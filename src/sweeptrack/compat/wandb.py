@@ -113,13 +113,13 @@ def init(
 
 
 def _live() -> WandbRun | None:
-    """The current run, unless its sweeptrack run ended or another run became active (a worker
-    running the next trial of a sweep in the same process)."""
+    """The current run, unless its sweeptrack run ended (``st.end_run``, or a sweep worker that
+    finished the trial and runs the next one in the same process)."""
     run = _current.get()
     if run is None:
         return None
     inner = run._run
-    if inner is not None and (inner.ended or fluent.active_run() is not inner):
+    if inner is not None and inner.ended:
         _current.set(None)
         return None
     return run
