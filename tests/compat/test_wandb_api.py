@@ -76,7 +76,7 @@ def test_nested_values_numpy_and_define_metric_step_axis(folder: Path, db: str) 
     run = wandb.init(project="axes")
     wandb.define_metric("val/*", step_metric="epoch")
     for batch in range(4):
-        wandb.log({"train": {"loss": np.float32(1.0 / (batch + 1))}, "ok": True})
+        wandb.log({"train": {"loss": np.float32(1.0 / (batch + 1))}, "ok": True, "flag": np.bool_(False)})
         if batch % 2 == 1:
             wandb.log({"val": {"acc": 0.5 + batch / 10}, "epoch": batch // 2})
     assert run.summary["val/acc"] == pytest.approx(0.8)
@@ -85,7 +85,10 @@ def test_nested_values_numpy_and_define_metric_step_axis(folder: Path, db: str) 
     stored_run = stored(folder)
     assert [step for step, _ in history(folder, stored_run, "train/loss")] == [0, 1, 3, 4]
     assert history(folder, stored_run, "val/acc") == [(0, pytest.approx(0.6)), (1, pytest.approx(0.8))]
-    assert history(folder, stored_run, "ok")[0] == (0, 1.0)
+    assert history(folder, stored_run, "ok")[0] == (0, 1.0) and history(folder, stored_run, "flag")[0] == (
+        0,
+        0.0,
+    )
 
 
 def test_config_takes_dicts_namespaces_and_refuses_silent_changes(folder: Path, db: str) -> None:

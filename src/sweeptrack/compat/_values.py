@@ -7,7 +7,7 @@ import numbers
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["flatten", "is_number", "plain_param"]
+__all__ = ["as_float", "flatten", "is_number", "plain_param"]
 
 
 def flatten(data: Mapping[str, Any], sep: str, prefix: str = "") -> dict[str, Any]:
@@ -35,6 +35,15 @@ def is_number(value: Any) -> bool:
         return math.prod(tuple(shape)) == 1
     except TypeError:
         return False
+
+
+def as_float(value: Any) -> float:
+    """A number for which :func:`is_number` holds, as a float (``.item()`` first: a tensor that
+    needs gradients converts without a warning)."""
+    if type(value) is float:
+        return value
+    item = getattr(value, "item", None)
+    return float(item() if callable(item) else value)
 
 
 def plain_param(value: Any) -> Any:

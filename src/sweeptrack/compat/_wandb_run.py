@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sweeptrack.compat._values import flatten, is_number, plain_param
+from sweeptrack.compat._values import as_float, flatten, is_number, plain_param
 from sweeptrack.compat._wandb_media import Artifact, CompatWarning, Media
 from sweeptrack.core.errors import InvalidValueError
 from sweeptrack.core.model import RunStatus
@@ -222,7 +222,7 @@ class WandbRun:
         numbers: dict[str, Any] = {}
         for key, value in row.items():
             if is_number(value):
-                numbers[key] = int(value) if isinstance(value, bool) else value
+                numbers[key] = as_float(value)  # bools, tensors and numpy scalars too
             elif value is not None:
                 self._store_value(key, value, step)
         self._last.update(numbers)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sweeptrack import fluent
-from sweeptrack.compat._values import flatten, is_number, plain_param
+from sweeptrack.compat._values import as_float, flatten, is_number, plain_param
 from sweeptrack.core.model import RunStatus
 from sweeptrack.run import Run
 
@@ -62,6 +62,6 @@ def params_of(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: plain_param(value) for key, value in flatten(values, ".").items()}
 
 
-def numbers_of(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The numeric entries of a framework's logs (tensors and numpy scalars included)."""
-    return {key: value for key, value in values.items() if is_number(value) and not isinstance(value, bool)}
+def numbers_of(values: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric entries of a framework's logs as floats (tensors, numpy scalars and bools too)."""
+    return {key: as_float(value) for key, value in values.items() if is_number(value)}
