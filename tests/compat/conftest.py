@@ -14,8 +14,6 @@ import pytest
 from sweeptrack.core.model import Run
 from sweeptrack.tracking.sql.store import SqlStore
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def child_env(**extra: str) -> dict[str, str]:
     """This environment without a database default or a trial context, plus ``extra``."""

@@ -141,11 +141,14 @@ def test_log_dict_writes_json_by_default(folder: Path, db: str) -> None:
     assert json.loads(ArtifactRoot(folder / "artifacts").blob_path(artifact.sha256).read_text()) == {"a": 1}
 
 
-READ_MLFLOW = """
-import json, sys
+# Runs real.py under mlflow, then reads back what mlflow recorded (one interpreter: mlflow loads once).
+RUN_AND_READ_MLFLOW = """
+import json, runpy, sys
 from mlflow.tracking import MlflowClient
 
-client = MlflowClient(sys.argv[1])
+sys.argv = ["real.py", "--lr", "0.3"]
+runpy.run_path("real.py", run_name="__main__")
+client = MlflowClient()
 (run,) = client.search_runs(["0"])
 points = {k: client.get_metric_history(run.info.run_id, k) for k in run.data.metrics}
 history = {k: [[m.step, m.value] for m in found] for k, found in points.items()}
@@ -158,11 +161,16 @@ def test_the_same_script_records_what_mlflow_itself_records(folder: Path) -> Non
     """The five steps under the real mlflow (a test-only dependency) and under the shim agree."""
     write(folder, "real.py", FIVE_STEPS.replace("import sweeptrack.compat.mlflow as mlflow", "import mlflow"))
     write(folder, "shim.py", FIVE_STEPS)
-    real_db = f"sqlite:///{folder}/mlflow.db"
-    env = child_env(MLFLOW_TRACKING_URI=real_db)
-    for command in (["real.py", "--lr", "0.3"], ["-c", READ_MLFLOW, real_db]):
-        done = subprocess.run([sys.executable, *command], cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=120, check=True)  # fmt: skip
+    env = child_env(MLFLOW_TRACKING_URI=f"sqlite:///{folder}/mlflow.db")
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_AND_READ_MLFLOW],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     real = json.loads(done.stdout.splitlines()[-1])
     run_script(folder, "shim.py", "--lr", "0.3")
 
