@@ -47,7 +47,7 @@ def artifacts(folder: Path, run: Run) -> dict[str, bytes]:
 
 
 def test_log_follows_wandb_step_and_commit_semantics(folder: Path, db: str) -> None:
-    wandb.init(project="steps")
+    wandb.init(project="steps", settings=wandb.Settings(start_method="thread"), save_code=True)
     wandb.log({"a": 1.0})  # step 0
     wandb.log({"b": 2.0}, commit=False)  # accumulates at step 1
     wandb.log({"c": 3.0})  # commits step 1

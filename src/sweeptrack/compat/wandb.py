@@ -36,6 +36,7 @@ __all__ = [
     "Config",
     "Histogram",
     "Image",
+    "Settings",
     "Summary",
     "Table",
     "WandbRun",
@@ -173,6 +174,13 @@ def watch(*args: Any, **kwargs: Any) -> None:
 def login(*_: Any, **__: Any) -> bool:
     """Nothing to log in to: runs go to the sweeptrack database."""
     return True
+
+
+class Settings:
+    """``wandb.Settings(...)`` for ``wandb.init(settings=...)``: W&B's own options change nothing here."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
 
 
 class SweepId(str):
