@@ -1,7 +1,7 @@
 # Every target builds what it needs from nothing: a virtual environment in .venv (or $VENV),
 # Debian packages where a target needs them, and a running PostgreSQL for the tests.
 # The demo installs only what it runs (sweeptrack and scikit-learn); the test targets add the dev
-# tools (pytest, ruff, mypy, torch, Ray, Selenium) on top of the same environment.
+# tools (pytest, ruff, mypy, torch, Lightning, transformers, Keras, Ray, Selenium) on top of the same environment.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +20,7 @@ $(DEMO_STAMP): pyproject.toml
 	@touch $@
 
 $(DEV_STAMP): $(DEMO_STAMP)
-	@echo "adding the dev tools (pytest, ruff, mypy, torch, ray, selenium) to $(VENV) ..."
+	@echo "adding the dev tools (pytest, ruff, mypy, torch, the framework integrations, ray, selenium) to $(VENV) ..."
 	@$(PIP) -e '.[dev]'
 	@touch $@
 

@@ -10,7 +10,8 @@ Params (all optional): ``model`` (sgd | mlp), ``lr`` (SGD's constant rate, MLP's
 ``learning_rate`` (SGD: constant | optimal), ``alpha`` (L2), ``hidden`` (MLP width),
 ``batch_size`` (MLP), ``epochs`` (20), ``seed`` (0).
 
-Alone, it tracks one run (no sweep)::
+Alone, it tracks one run (no sweep), and logs the fitted estimator with ``st.log_sklearn``
+(its ``get_params()`` and ``final_accuracy``, ``final_f1``, ``final_roc_auc``, ...)::
 
     python examples/digits_sklearn.py --lr 0.01
     python examples/digits_sklearn.py --model mlp --lr 0.003 --hidden 64 --db sqlite:///sweeptrack.db
@@ -113,6 +114,11 @@ def epoch_metrics(model: Any, split: tuple[np.ndarray, ...], started: float) -> 
 
 def train(params: dict[str, Any]) -> float:
     """Train for ``params["epochs"]`` epochs (default 20), logging each; return the final val_f1."""
+    return fit(params)[1]
+
+
+def fit(params: dict[str, Any]) -> tuple[Any, float]:
+    """Train as :func:`train` does; return the fitted model and its final val_f1."""
     split = load_split()
     x_train, _, y_train, _ = split
     model = make_model(params)
@@ -127,7 +133,7 @@ def train(params: dict[str, Any]) -> float:
         if st.should_prune():
             raise st.TrialPruned()
     st.log_metric("n_params", n_params(model), step=max(epochs - 1, 0))
-    return metrics["val_f1"]
+    return model, metrics["val_f1"]
 
 
 def main() -> None:
@@ -152,8 +158,11 @@ def main() -> None:
         params.pop("learning_rate")
     with st.start_run(experiment="digits", name=f"{params['model']}-lr{params['lr']:g}", db=db) as run:
         st.log_params(params)
-        f1 = train(params)
-    print(f"run {run.id[:8]}: val_f1 {f1:.4f}")
+        model, f1 = fit(params)
+        _, x_val, _, y_val = load_split()
+        # The estimator's own params and the usual scores on the validation split, once at the end.
+        final = st.log_sklearn(model, X_val=x_val, y_val=y_val, prefix="final_", step=params["epochs"] - 1)
+    print(f"run {run.id[:8]}: val_f1 {f1:.4f}, final_roc_auc {final.get('final_roc_auc', float('nan')):.4f}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,18 @@ def load_model_path(ref: str, *, db: str | None = None, artifacts: str | None = 
         client.close()
 
 
+def log_sklearn(estimator: Any, X_val: Any = None, y_val: Any = None, **options: Any) -> dict[str, float]:
+    """Log a fitted scikit-learn estimator's params and its metrics on ``X_val``/``y_val`` to the
+    active run (see :func:`sweeptrack.integrations.sklearn.log_sklearn`); returns the metrics.
+
+    Example:
+        >>> st.log_sklearn(clf, X_val=X_test, y_val=y_test)["val_accuracy"]   # doctest: +SKIP
+    """
+    from sweeptrack.integrations.sklearn import log_sklearn as _log_sklearn
+
+    return _log_sklearn(estimator, X_val, y_val, **options)
+
+
 def run_sweep(spec: Any, db: str = "sqlite:///sweeptrack.db", **options: Any) -> Any:
     """Run a sweep (a YAML path or a SweepSpec) to its end and return its SweepResult.
 
@@ -96,6 +108,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "log_sklearn",
     "run_sweep",
     "set_tag",
     "set_tags",

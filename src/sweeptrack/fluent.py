@@ -159,6 +159,12 @@ def activated(run: Run) -> Iterator[Run]:
         _active.reset(token)
 
 
+def reactivate(run: Run) -> None:
+    """Make ``run``, still open, the active run again once a run started inside it ended (MLflow's
+    nested runs in :mod:`sweeptrack.compat.mlflow`); not for training code, hence not in ``__all__``."""
+    _active.set(run)
+
+
 def _trial_run() -> TrialRun | None:
     """The trial's run when this context is a sweep trial, attaching to it on first use."""
     run = _active.get()

@@ -240,8 +240,27 @@ class Run:
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Buffer several metrics at one step (each key's own next step when ``step`` is None)."""
         now = int(time.time() * 1000)
+        if step is not None and (type(step) is not int or not MIN_STEP <= step <= MAX_STEP):
+            for key, value in metrics.items():  # log_metric converts the step or names the bad one
+                self.log_metric(key, value, step, now)
+            return
+        # A float under a key seen before is appended here (one call per row, not per key: wandb.log
+        # and the integrations log whole rows); the first point of a key and other values take
+        # log_metric's checks.
+        steps = self._steps
+        append = self._points.append
         for key, value in metrics.items():
-            self.log_metric(key, value, step, now)
+            previous = steps.get(key)
+            if previous is None or type(value) is not float:
+                self.log_metric(key, value, step, now)
+                continue
+            at = previous + 1 if step is None else step
+            if at > MAX_STEP:
+                check_step(key, at)
+            steps[key] = at
+            append((key, value, at, now))
+        if len(self._points) >= _BUFFER_LIMIT:
+            self._drain()
 
     def log_artifact(self, path: str | Path, name: str | None = None) -> list[Artifact]:
         """Copy a file or a directory into the artifact store (content-addressed) and record it."""

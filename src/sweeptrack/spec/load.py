@@ -44,6 +44,7 @@ from sweeptrack.spec.model import (
     Resources,
     SpecWarning,
     SweepSpec,
+    WandbModule,
 )
 from sweeptrack.spec.objective import UNRANKED_METHODS, parse_method, parse_objectives, parse_scheduler
 from sweeptrack.spec.params import ParsedParameters, parse_parameters
@@ -61,7 +62,7 @@ WANDB_KEYS = (
 )  # fmt: skip
 SWEEPTRACK_KEYS = (
     "entrypoint", "experiment", "seed", "parallel", "executor", "resources", "retries", "trial_timeout",
-    "timeout", "system_metrics_interval", "register",
+    "timeout", "system_metrics_interval", "register", "wandb",
 )  # fmt: skip
 _TOP_KEYS = frozenset({*WANDB_KEYS, *SWEEPTRACK_KEYS, "parameter"})  # `parameter:` is a W&B docs typo
 ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -354,4 +355,5 @@ _FIELDS: dict[str, Callable[[Section], Any]] = {
     "timeout": lambda root: _duration(root, "timeout"),
     "system_metrics_interval": _system_metrics_interval,
     "register": _register,
+    "wandb": lambda root: WandbModule(root.choice("wandb", [m.value for m in WandbModule], "shim")),
 }

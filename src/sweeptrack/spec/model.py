@@ -76,6 +76,15 @@ class PrunerType(enum.Enum):
     NONE = "none"
 
 
+class WandbModule(enum.Enum):
+    """``wandb:`` in a spec: what ``import wandb`` loads in a program trial. SHIM: sweeptrack's
+    :mod:`sweeptrack.compat.wandb` (the default, so W&B scripts report to the sweep); REAL: the
+    installed wandb package."""
+
+    SHIM = "shim"
+    REAL = "real"
+
+
 class ExecutorType(enum.Enum):
     LOCAL = "local"
     RAY = "ray"
@@ -196,6 +205,7 @@ class SweepSpec:
     timeout: float | None = None  # seconds, the whole sweep
     system_metrics_interval: float = DEFAULT_SYSTEM_METRICS_INTERVAL  # seconds; 0: not sampled
     register: RegisterSpec | None = None  # the best trial's artifact is registered at the end
+    wandb: WandbModule = WandbModule.SHIM  # what `import wandb` loads in a program trial
     warnings: tuple[SpecWarning, ...] = field(default=(), compare=False)
 
     @property
