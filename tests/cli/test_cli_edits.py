@@ -169,6 +169,8 @@ def test_delete_hides_runs_until_restored(sweeptrack: Sweeptrack) -> None:
     assert lines[0].endswith(" brings it back") and "`sweeptrack runs restore " in lines[0]
     assert names(sweeptrack) == ["trial-0"]
     assert names(sweeptrack, "--filter", "params.lr > 0") == []
+    hidden = sweeptrack("runs", "list", "--filter", "params.lr > 0").stdout.splitlines()
+    assert hidden[-2:] == ["0 runs", "2 deleted runs match; --deleted lists them"]
     listed = json.loads(sweeptrack("runs", "list", "--deleted", "--format", "json").stdout)
     assert [(row["name"], row["deleted"] is not None) for row in listed] == [
         ("trial-0", False),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
 from sweeptrack.cli.run_edits import EDIT_COMMANDS
 from sweeptrack.reports.formats import Format
+
+if TYPE_CHECKING:
+    from sweeptrack.core.model import Run
 
 __all__ = ["runs"]
 
@@ -55,30 +60,44 @@ def list_runs(
     When nothing matches because no run in scope has a metric, param, tag or experiment that the
     options name, that is an error naming the nearest names; otherwise an empty table, "0 runs".
     """
+    from dataclasses import replace
+
     from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.runs import runs_report
     from sweeptrack.reports.scope import explain_empty
 
     note_repeated_name(cli, sweep)
     in_sweep = None if sweep is None else cli.store.get_sweep(sweep)
-    found = cli.store.search_runs(
-        experiment=experiment,
-        sweep=None if in_sweep is None else in_sweep.id,
-        filter=filter_,
-        order_by=list(order_by),
-        limit=limit,
-        deleted=None if deleted else False,
-    )
+    sweep_id = None if in_sweep is None else in_sweep.id
+
+    def search(shown: bool | None) -> list[Run]:
+        return cli.store.search_runs(
+            experiment=experiment,
+            sweep=sweep_id,
+            filter=filter_,
+            order_by=list(order_by),
+            limit=limit,
+            deleted=shown,
+        )
+
+    found = search(None if deleted else False)
+    report = runs_report(found, cli.liveness, deleted_column=deleted)
     if not found:
         explain_empty(
             cli.store,
             experiment=experiment,
-            sweep=None if in_sweep is None else in_sweep.id,
+            sweep=sweep_id,
             sweep_name=None if in_sweep is None else in_sweep.name,
             filter=filter_,
             order_by=list(order_by),
         )
-    emit(runs_report(found, cli.liveness, deleted_column=deleted), fmt)
+        hidden = [] if deleted else search(True)
+        if hidden:
+            more = "" if len(hidden) < limit else " or more"
+            runs_match = "runs match" if len(hidden) > 1 else "run matches"
+            note = f"{len(hidden)}{more} deleted {runs_match}; --deleted lists them"
+            report = replace(report, notes=(*report.notes, note))
+    emit(report, fmt)
 
 
 @runs.command("show")
