@@ -35,7 +35,7 @@ from sweeptrack.core.model import (
     SweepState,
 )
 
-__all__ = ["KeysInScope", "Store"]
+__all__ = ["KeysInScope", "MetricSeries", "RunCounts", "RunsPage", "Store"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +45,38 @@ class KeysInScope:
     metrics: tuple[str, ...]
     params: tuple[str, ...]
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunsPage:
+    """One page of a run search and how many runs match in all."""
+
+    runs: tuple[Run, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSeries:
+    """A metric's points for drawing: every point, or with ``downsampled`` two per bucket (the
+    lowest and the highest value), so spikes survive. ``values`` hold None for NaN; ``total`` is
+    how many points were logged in the range."""
+
+    key: str
+    steps: tuple[int, ...]
+    values: tuple[float | None, ...]
+    total: int
+    downsampled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCounts:
+    """The live (not deleted) runs of one experiment and sweep (None: outside any sweep) by
+    status, and the latest start, end or heartbeat among them (ms)."""
+
+    experiment: str
+    sweep_id: str | None
+    counts: Mapping[str, int]
+    last_activity: int | None
 
 
 class Store(abc.ABC):
@@ -175,6 +207,38 @@ class Store(abc.ABC):
         limit: int | None = None,
     ) -> list[Run]:
         """Runs matching a filter string, ordered (default: newest first)."""
+
+    @abc.abstractmethod
+    def runs_page(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        deleted: bool | None = False,
+    ) -> RunsPage:
+        """Runs ``offset`` to ``offset + limit`` of a search (as :meth:`search_runs` orders them)
+        and the number that match; ``deleted``: False live runs, True deleted ones, None all."""
+
+    @abc.abstractmethod
+    def metric_series(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int = 1000,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> MetricSeries:
+        """One metric of one run between steps ``start`` and ``end`` (inclusive; None: open),
+        downsampled in the database to about ``max_points`` points when it has more."""
+
+    @abc.abstractmethod
+    def run_counts(self) -> list[RunCounts]:
+        """Live runs counted by experiment, sweep and status (one aggregate read)."""
 
     @abc.abstractmethod
     def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:

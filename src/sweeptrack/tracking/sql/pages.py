@@ -1,0 +1,201 @@
+"""Reads for pages that must stay fast on a large database: a page of runs with its total, a
+metric's curve downsampled in the database, and run counts per experiment and sweep.
+
+Each is one or two statements whatever the size of the database: ``runs_page`` reads the rows of
+one page off the summary index (sorted by a metric) and counts the matches once; ``metric_series``
+folds a long history into min/max buckets with ``GROUP BY`` so only a few hundred rows leave the
+database; ``run_counts`` is one ``GROUP BY`` over the runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select, text, true
+
+from sweeptrack.tracking.sql import reads
+from sweeptrack.tracking.sql import schema as t
+from sweeptrack.tracking.sql.reads import _NEWEST_FIRST, _base_select, _to_runs
+from sweeptrack.tracking.store import MetricSeries, RunCounts, RunsPage
+
+__all__ = ["metric_series", "run_counts", "runs_page"]
+
+
+def _scope(
+    experiment: str | None, sweep: str | None, filter: str | None, deleted: bool | None
+) -> ColumnElement[bool]:
+    from sweeptrack.tracking import query
+
+    where: ColumnElement[bool] = true()
+    if experiment is not None:
+        where = and_(
+            where,
+            t.runs.c.experiment_id.in_(
+                select(t.experiments.c.id).where(t.experiments.c.name == experiment).scalar_subquery()
+            ),
+        )
+    if sweep is not None:
+        where = and_(
+            where,
+            t.runs.c.sweep_id.in_(select(t.sweeps.c.id).where(t.sweeps.c.uuid == sweep).scalar_subquery()),
+        )
+    if deleted is not None:
+        column = t.runs.c.deleted_at
+        where = and_(where, column.is_not(None) if deleted else column.is_(None))
+    return and_(where, query.compile_filter(query.parse_filter(filter)))
+
+
+def runs_page(
+    conn: Connection,
+    *,
+    experiment: str | None,
+    sweep: str | None,
+    filter: str | None,
+    order_by: Sequence[str] | str | None,
+    limit: int,
+    offset: int,
+    deleted: bool | None,
+) -> RunsPage:
+    """One page of the runs matching a filter, in order, and how many match in all."""
+    from sweeptrack.tracking import query
+
+    where = _scope(experiment, sweep, filter, deleted)
+    keys = query.parse_order_by(order_by)
+    total = int(conn.execute(select(func.count()).select_from(t.runs).where(where)).scalar_one())
+    if keys and keys[0].field.entity is query.Entity.METRIC:
+        rows = _page_by_metric(conn, where, keys, limit, offset)
+    else:
+        order = [*query.compile_order_by(keys), *_NEWEST_FIRST]
+        stmt = _base_select().where(where).order_by(*order).limit(limit).offset(offset)
+        rows = list(conn.execute(stmt).all())
+    return RunsPage(runs=tuple(_to_runs(conn, rows)), total=total)
+
+
+def _page_by_metric(
+    conn: Connection, where: ColumnElement[bool], keys: list[Any], limit: int, offset: int
+) -> list[Any]:
+    """Rows ``offset`` to ``offset + limit`` ordered by a metric summary off its index; runs
+    without a value come after those with one (NULLs last), newest first."""
+    from sweeptrack.tracking import query
+
+    first, rest = keys[0], keys[1:]
+    summary = t.metric_summaries.alias("order_metric")
+    value = summary.c[(first.field.summary or query.Summary.LAST).value]
+    has_value = and_(summary.c.run_id == t.runs.c.id, summary.c.key == first.field.key, value.is_not(None))
+    tail = [*query.compile_order_by(rest), *_NEWEST_FIRST]
+    head = (
+        _base_select()
+        .join(summary, has_value)
+        .where(where)
+        .order_by(value.desc() if first.descending else value.asc(), *tail)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = list(conn.execute(head).all())
+    if len(rows) == limit:
+        return rows
+    with_value = offset + len(rows)
+    if not rows:
+        counted = select(func.count()).select_from(t.runs.join(summary, has_value)).where(where)
+        with_value = int(conn.execute(counted).scalar_one())
+    missing = ~select(summary.c.run_id).where(has_value).correlate(t.runs).exists()
+    others = (
+        _base_select()
+        .where(where, missing)
+        .order_by(*tail)
+        .limit(limit - len(rows))
+        .offset(max(0, offset - with_value))
+    )
+    return rows + list(conn.execute(others).all())
+
+
+_RANGE = text(
+    "SELECT min(step) AS lo, max(step) AS hi, count(*) AS n FROM metric_points "
+    "WHERE run_id = :run AND key_id = :key AND step >= :lo AND step <= :hi"
+)
+_RAW = text(
+    "SELECT step, value FROM metric_points WHERE run_id = :run AND key_id = :key "
+    "AND step >= :lo AND step <= :hi ORDER BY step, timestamp"
+)
+_BUCKETS = text(
+    "SELECT (step - :lo) * :buckets / :span AS bucket, min(step) AS s0, max(step) AS s1, "
+    "min(value) AS vmin, max(value) AS vmax FROM metric_points "
+    "WHERE run_id = :run AND key_id = :key AND step >= :lo AND step <= :hi "
+    "GROUP BY (step - :lo) * :buckets / :span ORDER BY bucket"
+)
+_MAX_STEP = 2**62
+
+
+def metric_series(
+    conn: Connection, run_id: str, key: str, *, max_points: int, start: int | None, end: int | None
+) -> MetricSeries:
+    """The points of one metric between steps ``start`` and ``end`` (inclusive), all of them
+    when they are at most ``max_points``, else min/max buckets (two points each)."""
+    run = reads._run_pk(conn, run_id)
+    key_id = conn.execute(select(t.metric_keys.c.id).where(t.metric_keys.c.name == key)).scalar()
+    if key_id is None:
+        return MetricSeries(key=key, steps=(), values=(), total=0, downsampled=False)
+    bounds = {"run": run, "key": key_id, "lo": -_MAX_STEP if start is None else start}
+    bounds["hi"] = _MAX_STEP if end is None else end
+    lo, hi, total = conn.execute(_RANGE, bounds).one()
+    if total <= max_points:
+        rows = conn.execute(_RAW, bounds).all()
+        return MetricSeries(
+            key=key,
+            steps=tuple(r.step for r in rows),
+            values=tuple(r.value for r in rows),
+            total=total,
+            downsampled=False,
+        )
+    buckets = max(1, max_points // 2)
+    params = {**bounds, "lo": lo, "hi": hi, "buckets": buckets, "span": hi - lo + 1}
+    rows = conn.execute(_BUCKETS, params).all()
+    steps: list[int] = []
+    values: list[float | None] = []
+    for index, row in enumerate(rows):
+        here, after = _mid(row), (_mid(rows[index + 1]) if index + 1 < len(rows) else None)
+        rising = here is not None and after is not None and after > here
+        first, second = (row.vmin, row.vmax) if rising else (row.vmax, row.vmin)
+        steps += [row.s0, row.s1]
+        values += [first, second]
+    return MetricSeries(key=key, steps=tuple(steps), values=tuple(values), total=total, downsampled=True)
+
+
+def _mid(row: Any) -> float | None:
+    if row.vmin is None or row.vmax is None:
+        return None
+    return float(row.vmin + row.vmax) / 2
+
+
+def run_counts(conn: Connection) -> list[RunCounts]:
+    """Live runs per (experiment, sweep) and status, with the latest start, end and heartbeat."""
+    r = t.runs.c
+    stmt = (
+        select(
+            t.experiments.c.name,
+            t.sweeps.c.uuid,
+            r.status,
+            func.count(),
+            func.max(r.start_time),
+            func.max(r.end_time),
+            func.max(r.heartbeat_at),
+        )
+        .select_from(
+            t.runs.join(t.experiments, t.experiments.c.id == r.experiment_id).outerjoin(
+                t.sweeps, t.sweeps.c.id == r.sweep_id
+            )
+        )
+        .where(r.deleted_at.is_(None))
+        .group_by(t.experiments.c.name, t.sweeps.c.uuid, r.status)
+    )
+    grouped: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for experiment, sweep, status, count, started, ended, beat in conn.execute(stmt):
+        group = grouped.setdefault((experiment, sweep), {"counts": {}, "last": None})
+        group["counts"][status] = int(count)
+        latest = max(v for v in (started, ended, beat, group["last"]) if v is not None)
+        group["last"] = latest
+    return [
+        RunCounts(experiment=experiment, sweep_id=sweep, counts=group["counts"], last_activity=group["last"])
+        for (experiment, sweep), group in grouped.items()
+    ]
