@@ -23,6 +23,7 @@ from sweeptrack.cli.leaderboard import leaderboard
 from sweeptrack.cli.report import report
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
+from sweeptrack.cli.ui import ui
 from sweeptrack.core.errors import SpecProblems, SweepTrackError
 
 __all__ = ["cli", "main"]
@@ -106,6 +107,7 @@ cli.add_command(db)
 cli.add_command(sweep)
 cli.add_command(submit)
 cli.add_command(jobs)
+cli.add_command(ui)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
