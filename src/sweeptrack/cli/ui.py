@@ -62,9 +62,8 @@ def ui(
     """Serve the web dashboard: runs, sweeps (live), run pages, comparisons and a JSON API."""
     secret = _token(token, token_file)
     try:
-        import uvicorn
-
-        from sweeptrack.ui import UiSettings, create_app
+        from sweeptrack.ui import UiSettings
+        from sweeptrack.ui.serve import serve
     except ImportError:
         raise SweepTrackError("the dashboard needs its extra: pip install 'sweeptrack[ui]'") from None
     from sweeptrack.ui.settings import is_loopback
@@ -86,4 +85,4 @@ def ui(
     )
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"sweeptrack dashboard for {cli.db} on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    serve(settings, port=port)
