@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, csrf_of, settings
 from fastapi.testclient import TestClient
 from sample import XSS, XSS_IMG, Sample
+from uihelp import TOKEN, csrf_of, settings
 
 from sweeptrack.tracking.sql.store import SqlStore
 from sweeptrack.ui import create_app
@@ -126,7 +126,9 @@ def test_every_user_string_is_escaped_in_the_html(client: TestClient, sample: Sa
         "run": f"/runs/{sample.xss_run}",
         "sweep": f"/sweeps/{xss_sweep}",
         "compare": f"/compare?runs={sample.xss_run}&runs={sample.baseline}",
-        "/runs?experiment=xss": f"/runs?experiment={XSS}&columns=name,params.{XSS},tags.{XSS},metrics.{XSS_IMG}",
+        "/runs?experiment=xss": (
+            f"/runs?experiment={XSS}&columns=name,params.{XSS},tags.{XSS},metrics.{XSS_IMG}"
+        ),
     }
     html = client.get(paths.get(page, page)).text
     assert XSS not in html and XSS_IMG not in html and "<img src=x" not in html
