@@ -81,7 +81,6 @@ def runs(
     return renderer.page(
         request,
         "runs.html",
-        status=400 if result.error else 200,
         query=query,
         sweep=found_sweep,
         state=state,

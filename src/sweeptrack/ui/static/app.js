@@ -110,8 +110,9 @@
       div.dataset.detail = 'overview';
       return;
     }
-    var start = change['xaxis.range[0]'];
-    var end = change['xaxis.range[1]'];
+    var range = change['xaxis.range'] || [change['xaxis.range[0]'], change['xaxis.range[1]']];
+    var start = range[0];
+    var end = range[1];
     if (start === undefined || end === undefined) { return; }
     var url = '/api/runs/' + runId + '/metrics/' + encodeURIComponent(key) +
       '?start=' + Math.floor(start) + '&end=' + Math.ceil(end);
@@ -152,6 +153,7 @@
   }
 
   /* -- sweep page ---------------------------------------------------------------------- */
+  var shownBoard = null;
   function renderLive(live) {
     var state = byId('sweep-state');
     state.textContent = live.state;
@@ -166,6 +168,9 @@
         live.counts[status] + ' ' + status));
       counts.appendChild(document.createTextNode(' '));
     });
+    var board = JSON.stringify(live.leaderboard);
+    if (board === shownBoard) { return; }  // rows a reader is about to click stay in place
+    shownBoard = board;
     var body = document.querySelector('#leaderboard tbody');
     body.textContent = '';
     live.leaderboard.forEach(function (row) {
@@ -209,6 +214,7 @@
   function sweepPage() {
     var sweepId = byId('sweep').dataset.sweepId;
     var live = data('sweep-live');
+    shownBoard = JSON.stringify(live.leaderboard);
     var figuresAt = Date.now();
     var figuresDone = live.done;
     loadFigures(sweepId);
