@@ -227,3 +227,25 @@ def test_a_running_sweep_updates_its_page_without_reload(page: Browser, sample: 
     assert first != page.driver.find_element(By.ID, "progress-text").text
     page.screenshot("8-live-sweep-finished")
     assert page.errors() == []
+
+
+def test_editing_a_tag_and_the_note_on_the_run_page(page: Browser, sample: Sample) -> None:
+    page.open(f"/runs/{sample.candidate}")
+    page.driver.find_element(By.ID, "tag-key").send_keys("verdict")
+    page.driver.find_element(By.ID, "tag-value").send_keys(XSS_IMG)
+    page.js("window.sameDocument = 'yes'")
+    page.driver.find_element(By.CSS_SELECTOR, "#tag-form button").click()
+    page.wait("return window.sameDocument === undefined && document.body.dataset.ready === 'true'")
+    assert page.texts("#tags tr[data-tag='verdict'] td")[:2] == ["verdict", XSS_IMG]
+    note = page.driver.find_element(By.ID, "note")
+    note.clear()
+    note.send_keys(XSS)
+    page.js("window.sameDocument = 'yes'")
+    page.driver.find_element(By.CSS_SELECTOR, "#note-form button").click()
+    page.wait("return window.sameDocument === undefined && document.body.dataset.ready === 'true'")
+    assert page.driver.find_element(By.ID, "note").get_attribute("value") == XSS
+    assert page.js("return window.pwned") is None
+    page.screenshot("9-run-edited")
+    page.click("#tags tr[data-tag='verdict'] .untag")
+    page.wait("return !document.querySelector(\"#tags tr[data-tag='verdict']\")")
+    assert page.errors() == []

@@ -29,7 +29,9 @@ INTERRUPTED = interrupted("the controller stopped before this trial ended")
 def restore_ledger(store: Store, sweep_id: str, spec: SweepSpec, search: Search) -> Ledger:
     """The ledger of a sweep as the database has it, with the search restored."""
     attempts: dict[int, list[Run]] = defaultdict(list)
-    for run in store.search_runs(sweep=sweep_id, order_by="start_time ASC"):
+    # Every attempt counts, a soft-deleted one too: deleting a trial by hand changes neither the
+    # budget nor the numbers the search hands out.
+    for run in store.search_runs(sweep=sweep_id, order_by="start_time ASC", deleted=None):
         if run.trial_number is not None:
             attempts[run.trial_number].append(run)
     ledger = Ledger(next_number=max(attempts, default=-1) + 1)

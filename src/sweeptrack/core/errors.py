@@ -8,10 +8,13 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactError",
+    "EditError",
     "FilterError",
     "InvalidValueError",
     "QueryError",
+    "ReservedTagError",
     "RunNotFoundError",
+    "RunStateError",
     "SchemaError",
     "SpecError",
     "SpecProblems",
@@ -19,6 +22,7 @@ __all__ = [
     "SweepError",
     "SweepNotFoundError",
     "SweepTrackError",
+    "TagNotFoundError",
     "raise_problems",
 ]
 
@@ -41,6 +45,24 @@ class RunNotFoundError(StoreError):
 
 class SweepNotFoundError(StoreError):
     """A sweep reference (id, id prefix or name) matched no sweep, or more than one."""
+
+
+class EditError(StoreError):
+    """An edit of a run (its tags, note, name, deletion) was refused; the message says why."""
+
+
+class RunStateError(EditError):
+    """The run is not in the state the edit needs: deleting a run already deleted, restoring a
+    live one."""
+
+
+class TagNotFoundError(EditError):
+    """Removing a tag the run does not have."""
+
+
+class ReservedTagError(EditError):
+    """Editing a ``sweeptrack.*`` tag by hand: sweeptrack writes those (a trial's attempt, its
+    previous run, the objective) and reads them back, so they are not edited."""
 
 
 class QueryError(SweepTrackError):

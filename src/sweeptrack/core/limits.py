@@ -4,7 +4,9 @@ The run API checks at the call (training code gets :class:`InvalidValueError` wh
 the sweep controller checks every event a trial sends with the same functions, so a value no backend
 can store never reaches a database. The limits are the narrowest of SQLite and PostgreSQL:
 
-- a metric, param or tag key, an experiment, run or dataset name: 1 to 255 characters;
+- a metric, param or tag key, an experiment, run or dataset name: 1 to 255 characters (a run
+  name given in an edit must also not be blank);
+- a run's note: at most 100,000 characters;
 - an artifact path: at most 1,024 characters;
 - a step: an integer in [-2**63, 2**63 - 1] (a signed 64-bit integer);
 - no NUL character (``"\\x00"``) in any key, name, path, tag value, param value or dataset source;
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sweeptrack.core.errors import InvalidValueError
+from sweeptrack.core.errors import InvalidValueError, ReservedTagError
 from sweeptrack.core.events import (
     ArtifactLogged,
     DatasetLogged,
@@ -30,20 +32,27 @@ from sweeptrack.core.events import (
 __all__ = [
     "MAX_ARTIFACT_PATH",
     "MAX_KEY",
+    "MAX_NOTE",
     "MAX_STEP",
     "MIN_STEP",
+    "RESERVED_TAG_PREFIX",
     "check_artifact_path",
     "check_dataset",
+    "check_editable_tag",
     "check_event",
     "check_key",
     "check_metric_value",
+    "check_note",
     "check_param",
+    "check_run_name",
     "check_step",
     "check_tag",
 ]
 
 MAX_KEY = 255
 MAX_ARTIFACT_PATH = 1024
+MAX_NOTE = 100_000
+RESERVED_TAG_PREFIX = "sweeptrack."  # tags sweeptrack writes and reads back (lineage, objective)
 MIN_STEP = -(2**63)
 MAX_STEP = 2**63 - 1
 
@@ -67,6 +76,37 @@ def check_key(what: str, key: Any) -> str:
     if "\x00" in key:
         raise InvalidValueError(f"{what} {_show(key)} contains a NUL character")
     return key
+
+
+def check_run_name(name: Any) -> str:
+    """``name`` if a run may be renamed to it: a valid key that is not blank."""
+    check_key("run name", name)
+    if not name.strip():
+        raise InvalidValueError(f"run name {_show(name)} is blank; give a name with a visible character")
+    return str(name)
+
+
+def check_note(note: str) -> str:
+    """``note`` if it can be a run's note (at most :data:`MAX_NOTE` characters, no NUL)."""
+    if not isinstance(note, str):
+        raise InvalidValueError(f"note {note!r} is not a string")
+    if len(note) > MAX_NOTE:
+        raise InvalidValueError(f"note has {len(note):,} characters; the limit is {MAX_NOTE:,}")
+    if "\x00" in note:
+        raise InvalidValueError("note contains a NUL character")
+    return note
+
+
+def check_editable_tag(key: Any) -> str:
+    """``key`` if a user may set or remove the tag by hand: a valid tag key outside the
+    ``sweeptrack.`` namespace (:class:`ReservedTagError` otherwise)."""
+    check_key("tag key", key)
+    if key.startswith(RESERVED_TAG_PREFIX):
+        raise ReservedTagError(
+            f"tag {_show(key)} is reserved: sweeptrack writes the {RESERVED_TAG_PREFIX}* tags "
+            "(a trial's attempt and lineage) and they cannot be edited; use another key"
+        )
+    return str(key)
 
 
 def check_step(key: str, step: int) -> int:

@@ -188,6 +188,12 @@ class Run:
     tags: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, MetricSummary] = field(default_factory=dict)
     heartbeat_at: int | None = None  # its writer's (or sweep controller's) last heartbeat
+    note: str | None = None  # free text a person wrote about the run
+    deleted_at: int | None = None  # ms; set while the run is soft-deleted (hidden from listings)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

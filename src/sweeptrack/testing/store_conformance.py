@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from sweeptrack.core.errors import InvalidValueError, QueryError, RunNotFoundError, SweepNotFoundError
+from sweeptrack.core.errors import (
+    InvalidValueError,
+    QueryError,
+    RunNotFoundError,
+    RunStateError,
+    SweepNotFoundError,
+    TagNotFoundError,
+)
 from sweeptrack.core.model import Artifact, Dataset, RunStatus, SweepState
 from sweeptrack.tracking.store import Store
 
@@ -207,3 +214,82 @@ class StoreConformance:
         assert (in_sweep.metrics, in_sweep.params) == ((), ())
         assert store.keys_in_scope(sweep=sweep_id).params == ("lr", "model.depth")
         assert store.keys_in_scope(experiment="nothing").metrics == ()
+
+    def test_edit_tags_note_and_name(self, store: Store) -> None:
+        run_id = new_run(store, "before", keep="yes", team="nlp")
+        store.delete_tag(run_id, "keep")
+        with pytest.raises(TagNotFoundError, match=r"run before \([0-9a-f]{8}\) has no tag 'keep'"):
+            store.delete_tag(run_id, "keep")
+        store.set_run_note(run_id, "lr too high; see\nthe loss spike at epoch 3")
+        store.rename_run(run_id, "after")
+        run = store.get_run(run_id)
+        assert (run.name, dict(run.tags), run.note) == (
+            "after",
+            {"team": "nlp"},
+            "lr too high; see\nthe loss spike at epoch 3",
+        )
+        assert store.resolve_run("after") == run_id
+        store.set_run_note(run_id, "  ")
+        assert store.get_run(run_id).note is None
+        store.set_run_note(run_id, "again")
+        store.set_run_note(run_id, None)
+        assert store.get_run(run_id).note is None
+
+    def test_bad_edits_are_refused_and_write_nothing(self, store: Store) -> None:
+        run_id = new_run(store, "kept")
+        for name, message in (("", "has 0 characters"), ("x" * 256, "has 256 characters"), (" ", "blank")):
+            with pytest.raises(InvalidValueError, match=message):
+                store.rename_run(run_id, name)
+        with pytest.raises(InvalidValueError, match="limit is 100,000"):
+            store.set_run_note(run_id, "n" * 100_001)
+        with pytest.raises(InvalidValueError, match="NUL"):
+            store.set_run_note(run_id, "a\x00b")
+        assert (store.get_run(run_id).name, store.get_run(run_id).note) == ("kept", None)
+        unknown = "f" * 32
+        edits = (
+            lambda: store.delete_tag(unknown, "k"),
+            lambda: store.set_run_note(unknown, "n"),
+            lambda: store.rename_run(unknown, "n"),
+            lambda: store.delete_run(unknown, 1),
+            lambda: store.restore_run(unknown),
+        )
+        for edit in edits:
+            with pytest.raises(RunNotFoundError, match="no run with id 'fff"):
+                edit()
+
+    def test_soft_delete_hides_a_run_until_restored(self, store: Store) -> None:
+        sweep_id = uuid.uuid4().hex
+        store.create_sweep(sweep_id=sweep_id, experiment="exp", name="s", spec="method: random\n")
+        ids = {}
+        for number, f1 in enumerate([0.9, 0.8, 0.7]):
+            ids[number] = uuid.uuid4().hex
+            store.create_run(
+                run_id=ids[number],
+                experiment="exp",
+                name=f"t{number}",
+                start_time=10 + number,
+                sweep_id=sweep_id,
+                trial_number=number,
+            )
+            store.log_metrics(ids[number], [("val_f1", f1, 0, 1)])
+        store.delete_run(ids[0], 5_000)
+
+        def names(**kwargs: Any) -> list[str]:
+            return [r.name for r in store.search_runs(**kwargs)]
+
+        assert names() == ["t2", "t1"]
+        assert names(sweep=sweep_id, order_by="metrics.val_f1 DESC", limit=2) == ["t1", "t2"]
+        assert names(filter="metrics.val_f1 > 0.85") == []
+        assert names(deleted=True) == ["t0"]
+        assert names(deleted=None, order_by="metrics.val_f1 DESC", limit=5) == ["t0", "t1", "t2"]
+        gone = store.get_run(ids[0])
+        assert (gone.deleted_at, gone.deleted, gone.metrics["val_f1"].last) == (5_000, True, 0.9)
+        assert store.resolve_run("t0") == ids[0]
+        with pytest.raises(RunStateError, match=r"run t0 \([0-9a-f]{8}\) is already deleted"):
+            store.delete_run(ids[0], 6_000)
+        assert store.get_run(ids[0]).deleted_at == 5_000
+        store.restore_run(ids[0])
+        assert store.get_run(ids[0]).deleted_at is None
+        assert names(sweep=sweep_id) == ["t2", "t1", "t0"]
+        with pytest.raises(RunStateError, match=r"run t0 \([0-9a-f]{8}\) is not deleted; nothing to restore"):
+            store.restore_run(ids[0])

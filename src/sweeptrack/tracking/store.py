@@ -87,7 +87,9 @@ class Store(abc.ABC):
     - ``log_metrics`` stores every point (NaN and infinities included) and keeps the run's
       summaries (last, min, max, count, last step) up to date in the same transaction;
     - ``search_runs`` filters with the filter language of :mod:`sweeptrack.tracking.query` and
-      returns runs with params, tags and metric summaries filled in.
+      returns runs with params, tags and metric summaries filled in; soft-deleted runs only
+      when asked for;
+    - edits of an unknown run id raise RunNotFoundError and write nothing.
     """
 
     # -- writes -------------------------------------------------------------------------------
@@ -118,6 +120,30 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Store tags; setting a key again replaces its value."""
+
+    # -- edits a person makes (the CLI's ``runs tag|untag|note|rename|delete|restore``) ---------
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove one tag; TagNotFoundError when the run has no tag ``key``."""
+
+    @abc.abstractmethod
+    def set_run_note(self, run_id: str, note: str | None) -> None:
+        """Set the run's free-text note; None (or blank text) clears it. InvalidValueError for a
+        note beyond :data:`~sweeptrack.core.limits.MAX_NOTE` characters or holding NUL."""
+
+    @abc.abstractmethod
+    def rename_run(self, run_id: str, name: str) -> None:
+        """Give the run a new name; InvalidValueError for a blank name or one over 255 characters."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str, when_ms: int) -> None:
+        """Soft-delete the run at ``when_ms``: it stays in the database with everything it logged,
+        :meth:`search_runs` leaves it out unless asked, :meth:`get_run` still returns it (with
+        ``deleted_at``). RunStateError when it is deleted already."""
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Undo :meth:`delete_run`; RunStateError when the run is not deleted."""
 
     @abc.abstractmethod
     def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
@@ -190,7 +216,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:
-        """The run with this exact id; raises RunNotFoundError."""
+        """The run with this exact id, deleted or not; raises RunNotFoundError."""
 
     @abc.abstractmethod
     def resolve_run(self, ref: str) -> str:
@@ -205,8 +231,10 @@ class Store(abc.ABC):
         filter: str | None = None,
         order_by: Sequence[str] | str | None = None,
         limit: int | None = None,
+        deleted: bool | None = False,
     ) -> list[Run]:
-        """Runs matching a filter string, ordered (default: newest first)."""
+        """Runs matching a filter string, ordered (default: newest first). ``deleted``: False
+        (the default) the live runs only, True the soft-deleted ones only, None both."""
 
     @abc.abstractmethod
     def runs_page(

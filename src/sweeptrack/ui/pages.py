@@ -42,6 +42,7 @@ def _query(
     order: str,
     page: int,
     per_page: int,
+    deleted: bool = False,
 ) -> tuple[RunsQuery, Any]:
     found_sweep = None if not sweep else store.get_sweep(sweep)
     query = RunsQuery(
@@ -51,6 +52,7 @@ def _query(
         order=order,
         limit=per_page,
         offset=(max(page, 1) - 1) * per_page,
+        deleted=deleted,
     )
     return query, found_sweep
 
@@ -68,8 +70,9 @@ def runs(
     columns: str = "",
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+    deleted: bool = False,
 ) -> Response:
-    query, found_sweep = _query(store, experiment, sweep, filter, order, page, per_page)
+    query, found_sweep = _query(store, experiment, sweep, filter, order, page, per_page, deleted)
     result = run_page(store, query)
     shown = list(result.page.runs) if result.page else []
     chosen = parse_columns(columns) or default_columns(shown, in_sweep=found_sweep is not None)
@@ -78,6 +81,7 @@ def runs(
     total = result.page.total if result.page else 0
     state = {"experiment": experiment or "", "sweep": sweep or "", "filter": filter, "order": order}
     state["columns"] = columns
+    state["deleted"] = "1" if deleted else ""
     return renderer.page(
         request,
         "runs.html",

@@ -234,8 +234,8 @@ def run_json(run: Run, liveness: Liveness | None = None) -> dict[str, Any]:
             key: {"last": m.last, "min": m.min, "max": m.max, "count": m.count, "last_step": m.last_step}
             for key, m in sorted(run.metrics.items())
         },
-        "note": getattr(run, "note", None),
-        "deleted_at": getattr(run, "deleted_at", None),
+        "note": run.note,
+        "deleted_at": run.deleted_at,
     }
 
 

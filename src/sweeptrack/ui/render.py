@@ -51,29 +51,29 @@ def _number(value: Any) -> str:
     return text_cell(value)
 
 
-def _loader() -> jinja2.BaseLoader:
-    """Our templates first, then the report's (their partials), when that package has them."""
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(TEMPLATES)]
-    try:
-        from sweeptrack.reports import templates as report_templates  # type: ignore[attr-defined]
+def _environment() -> jinja2.Environment:
+    """Our templates first, then the report's (``partials/``: table, figure, badge, section),
+    with the report's filters, so both kinds of page escape the same way."""
+    from sweeptrack.reports import templates as report
 
-        loaders.append(report_templates.environment().loader)
-    except (ImportError, AttributeError):
-        pass
-    return jinja2.ChoiceLoader(loaders)
+    shared = report.environment()
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(report.FOLDER)])
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(json_script=shared.filters["json_script"], status_class=shared.filters["status_class"])
+    return env
 
 
 class Renderer:
     """The pages' Jinja2 environment; :meth:`page` answers a request with a template."""
 
     def __init__(self, globals_: dict[str, Any]) -> None:
-        self.env = jinja2.Environment(
-            loader=_loader(),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = _environment()
         self.env.filters.update(
             value=_number,
             time=format_time,

@@ -17,6 +17,7 @@ from sweeptrack.ui import deps
 from sweeptrack.ui.artifacts import GIT_DIFF, confined_blob, find_artifact, output_text, read_text
 from sweeptrack.ui.queries import curves, run_json, series_json
 from sweeptrack.ui.render import Renderer
+from sweeptrack.ui.tables import artifacts_table, comparison_table, datasets_table, metrics_table, pairs_table
 
 __all__ = ["MAX_COMPARED", "parse_compare_refs", "router"]
 
@@ -60,13 +61,22 @@ def run_page(
         run=run,
         data=run_json(run, liveness),
         details=details,
-        environment={k: v for k, v in environment_summary(details.environment).items() if v is not None},
-        packages=sorted((packages or {}).items()),
+        packages=packages,
+        tables={
+            "params": pairs_table("params", ("param", "value"), sorted(run.params.items())),
+            "metrics": metrics_table(run),
+            "datasets": datasets_table(details.datasets),
+            "environment": pairs_table(
+                "environment", ("field", "value"), _environment_rows(details.environment)
+            ),
+            "packages": pairs_table("packages", ("package", "version"), sorted((packages or {}).items())),
+            "artifacts": artifacts_table(run, details.artifacts),
+        },
         git_diff=git_diff,
         output=output,
         no_output=no_output,
         curves=curves(store, run, max_points=1000),
-        editable=hasattr(store, "set_run_note"),
+        editable=True,
     )
 
 
@@ -78,6 +88,13 @@ def download(ref: str, path: str, store: StoreDep, root: RootDep) -> Response:
     blob = confined_blob(root, artifact)
     name = artifact.path.rsplit("/", 1)[-1]
     return FileResponse(blob, media_type="application/octet-stream", filename=name)
+
+
+def _environment_rows(environment: Any) -> list[tuple[str, Any]]:
+    summary = environment_summary(environment)
+    return [
+        (k, ", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in summary.items() if v is not None
+    ]
 
 
 def parse_compare_refs(text: str | list[str]) -> list[str]:
@@ -115,7 +132,7 @@ def compare(
         "compare.html",
         comparison=comparison,
         columns=comparison.run_columns,
-        rows=rows,
+        comparison_table=comparison_table(comparison, rows, {run.id: run.name for run in comparison.runs}),
         sections=SECTION_ORDER,
         differing={s: sum(r.differs for r in rows if r.section is s) for s in SECTION_ORDER},
         curves=overlaid,

@@ -5,10 +5,11 @@ plotly.js is embedded once; the figures are built in Python (:mod:`.figures`,
 Tables are plain HTML made sortable and filterable by a little vanilla JavaScript
 (:mod:`.assets`). Nothing is fetched from the network: no CDN, no web fonts.
 
-Every name and value from the data is text on the page: markup is escaped with ``html.escape``
-and the JSON block has ``<``, ``>``, ``/``, ``&``, U+2028 and U+2029 escaped, so it cannot close
-its ``<script>`` element. A section that cannot be shown says why, from ``ReportData.notes``
-(keyed by section: :data:`SECTIONS`) and from the figure builders.
+The markup is in Jinja2 templates (``sweeptrack/reports/templates/report/``, with the shared
+table, figure and section partials) rendered with autoescaping, so every name and value from the
+data is text on the page; the JSON block has ``<``, ``>``, ``/``, ``&``, U+2028 and U+2029
+escaped, so it cannot close its ``<script>`` element. A section that cannot be shown says why,
+from ``ReportData.notes`` (keyed by section: :data:`SECTIONS`) and from the figure builders.
 
 Example:
     >>> from pathlib import Path
@@ -18,7 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from html import escape
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects
 import plotly.io
@@ -40,11 +41,16 @@ from sweeptrack.reports.report.model import ReportData
 from sweeptrack.reports.report.param_figures import contour_panel, parallel_panel, slice_panel
 from sweeptrack.reports.report.tables import (
     comparison_table,
-    failures_list,
+    failures,
     leaderboard_table,
     seed_groups_table,
-    summary_list,
+    summary_facts,
 )
+from sweeptrack.reports.report.values import format_value
+from sweeptrack.reports.templates import environment, trusted
+
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 __all__ = ["SECTIONS", "Prebuilt", "build_panels", "prebuild", "render_html", "warm_up"]
 
@@ -81,7 +87,8 @@ notes under other keys are listed at the end of the page."""
 
 
 Prebuilt = dict[str, "Panel | str | None"]
-"""Panels (by section key) and table sections (by ``table:<key>``) drawn ahead by :func:`prebuild`."""
+"""Panels (by section key) and table sections (by ``table:<key>``, rendered HTML) drawn ahead by
+:func:`prebuild`."""
 
 
 def build_panels(data: ReportData, prebuilt: Prebuilt | None = None) -> list[Panel]:
@@ -112,72 +119,76 @@ def figures_json(panels: Iterable[Panel]) -> str:
     return to_json_plotly(block, engine="json").replace("&", "\\u0026")
 
 
-def _notes(lines: Iterable[str]) -> str:
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-    return f'<ul class="notes">{items}</ul>' if items else ""
+def _render(template: str, **context: Any) -> Markup:
+    return trusted(environment().get_template(template).render(**context))
 
 
-def _section(
-    key: str, title: str, body: str, data: ReportData, extra: Sequence[str] = (), *, hint: str = ""
-) -> str:
-    """A titled section with its notes (what it cannot show or leaves out) and a hint on reading it."""
-    notes = _notes([*data.notes.get(key, []), *extra])
-    hint = f'<p class="hint">{escape(hint)}</p>' if hint else ""
-    return f'<section id="section-{key}"><h2>{escape(title)}</h2>{notes}{hint}{body}</section>'
-
-
-def _summary(data: ReportData) -> str:
-    body = summary_list(data)
-    if data.summary.spec_yaml:
-        spec = escape(data.summary.spec_yaml)
-        body += f"<details><summary>Sweep spec (YAML)</summary><pre>{spec}</pre></details>"
-    if data.summary.failures:
-        body += f"<h3>Failures ({len(data.summary.failures)})</h3>{failures_list(data)}"
-    return _section("summary", "Summary", body, data)
-
-
-def _leaderboard(data: ReportData) -> str:
-    total = len(data.leaderboard)
-    if not total:
-        return _section("leaderboard", "Leaderboard", "", data, ["no runs yet"])
-    search = (
-        '<div class="filter"><input id="leaderboard-filter" type="search" '
-        'placeholder="Filter rows: every word must appear" aria-label="Filter the leaderboard">'
-        f'<span id="leaderboard-count" class="count">{total} runs</span></div>'
+def _summary(data: ReportData) -> Markup:
+    s = data.summary
+    best = s.best
+    return _render(
+        "report/summary.html",
+        s=s,
+        notes=data.notes.get("summary", []),
+        counts=sorted(s.counts.items()),
+        objective=", ".join(f"{o.metric} ({o.summary}, {o.goal})" for o in data.objectives),
+        best=None
+        if best is None
+        else best.name + (f" (trial {best.trial_number})" if best.trial_number is not None else ""),
+        best_value=format_value(best.value) if best is not None else "",
+        facts=summary_facts(data),
+        failures=failures(data),
     )
-    hint = "Click a column header to sort. Pruned and failed runs are marked, not hidden."
-    body = f'{search}<div class="table-wrap">{leaderboard_table(data)}</div>'
-    return _section("leaderboard", "Leaderboard", body, data, hint=hint)
 
 
-def _seed_groups(data: ReportData) -> str:
+def _leaderboard(data: ReportData) -> Markup:
+    total = len(data.leaderboard)
+    notes = [*data.notes.get("leaderboard", []), *([] if total else ["no runs yet"])]
+    return _render(
+        "report/leaderboard.html",
+        table=leaderboard_table(data) if total else None,
+        total=total,
+        notes=notes,
+        hint="Click a column header to sort. Pruned and failed runs are marked, not hidden." if total else "",
+    )
+
+
+def _seed_groups(data: ReportData) -> Markup:
     if not data.seed_groups:
-        return ""
+        return trusted("")
     seed = f" (seed param: {data.seed_param})" if data.seed_param else ""
     hint = f"Runs with the same params but the seed{seed}, ranked by mean with a 95% interval (Student's t)."
-    body = f'<div class="table-wrap">{seed_groups_table(data)}</div>'
-    return _section("seed_groups", "Seed groups", body, data, hint=hint)
+    return _render(
+        "report/table_section.html",
+        key="seed_groups",
+        title="Seed groups",
+        table=seed_groups_table(data),
+        notes=data.notes.get("seed_groups", []),
+        hint=hint,
+        differs_toggle=False,
+    )
 
 
-def _panel(panel: Panel, data: ReportData) -> str:
-    body = ""
-    if panel.figure is not None:
-        # A figure too dense to shrink (a grid of slices) keeps a minimum width and scrolls sideways.
-        style = f' style="min-width: {panel.min_width}px"' if panel.min_width else ""
-        body = f'<div class="figure-wrap"><div id="{panel.div_id}" class="figure"{style}></div></div>'
-    return _section(panel.key, panel.title, body, data, panel.notes, hint=panel.hint)
+def _panel(panel: Panel, data: ReportData) -> Markup:
+    notes = [*data.notes.get(panel.key, []), *panel.notes]
+    return _render("report/figure_section.html", panel=panel, notes=notes)
 
 
-def _comparison(data: ReportData) -> str:
-    if data.comparison is None:
-        return _section("comparison", "Side-by-side comparison", "", data, ["no runs were compared"])
-    toggle = '<label><input type="checkbox" id="only-differs"> only rows where the runs differ</label>'
-    body = f'{toggle}<div class="table-wrap">{comparison_table(data.comparison)}</div>'
-    hint = "Rows where the runs differ are highlighted."
-    return _section("comparison", "Side-by-side comparison", body, data, hint=hint)
+def _comparison(data: ReportData) -> Markup:
+    compared = data.comparison
+    notes = [*data.notes.get("comparison", []), *([] if compared else ["no runs were compared"])]
+    return _render(
+        "report/table_section.html",
+        key="comparison",
+        title="Side-by-side comparison",
+        table=comparison_table(compared) if compared else None,
+        notes=notes,
+        hint="Rows where the runs differ are highlighted." if compared else "",
+        differs_toggle=True,
+    )
 
 
-_TABLES: Sequence[tuple[str, Callable[[ReportData], str]]] = (
+_TABLES: Sequence[tuple[str, Callable[[ReportData], Markup]]] = (
     ("summary", _summary),
     ("leaderboard", _leaderboard),
     ("seed_groups", _seed_groups),
@@ -185,39 +196,40 @@ _TABLES: Sequence[tuple[str, Callable[[ReportData], str]]] = (
 )
 
 
-def _table(data: ReportData, key: str, table: Callable[[ReportData], str], prebuilt: Prebuilt | None) -> str:
+def _table(
+    data: ReportData, key: str, table: Callable[[ReportData], Markup], prebuilt: Prebuilt | None
+) -> Markup:
     done = None if prebuilt is None else prebuilt.get(f"table:{key}")
-    return done if isinstance(done, str) else table(data)
+    return trusted(done) if isinstance(done, str) else table(data)
 
 
-def _other_notes(data: ReportData, shown: set[str]) -> str:
+def _other_notes(data: ReportData, shown: set[str]) -> Markup:
     """Notes of sections that are not on the page (unknown keys, a Pareto note on a
     single-objective report), so that no note is dropped."""
     others = {key: lines for key, lines in data.notes.items() if key not in shown and lines}
     if not others:
-        return ""
+        return trusted("")
     lines = [f"{key}: {line}" for key, lines in others.items() for line in lines]
-    return f'<section id="section-notes"><h2>Notes</h2>{_notes(lines)}</section>'
+    return _render("report/notes.html", lines=lines)
 
 
-def _header(data: ReportData, panels: Sequence[Panel]) -> str:
+def _what(data: ReportData) -> str:
     source = data.source
     if source.kind == "sweep":
         what = f"sweep {source.sweep_name or ''} ({source.sweep_id or '?'}) in experiment {source.experiment}"
     else:
         what = f"runs of experiment {source.experiment}"
+    return f"{what} · generated {data.generated_at}"
+
+
+def _links(data: ReportData, panels: Sequence[Panel]) -> list[tuple[str, str]]:
     links = [("summary", "Summary"), ("leaderboard", "Leaderboard")]
     links += [("seed_groups", "Seed groups")] if data.seed_groups else []
-    links += [(panel.key, panel.title.split(" of ")[0]) for panel in panels] + [("comparison", "Comparison")]
-    anchors = "".join(f'<a href="#section-{key}">{escape(text)}</a>' for key, text in links)
-    # On a narrow screen the links fold under a "Sections" toggle (a checkbox and its label: CSS only).
-    nav = (
-        '<nav><input type="checkbox" id="nav-toggle" class="nav-toggle" aria-label="Show the sections">'
-        '<label for="nav-toggle" class="nav-toggle">Sections</label>'
-        f'<div class="nav-links">{anchors}</div></nav>'
+    return (
+        links
+        + [(panel.key, panel.title.split(" of ")[0]) for panel in panels]
+        + [("comparison", "Comparison")]
     )
-    meta = escape(f"{what} · generated {data.generated_at}")
-    return f'<header><h1>{escape(data.title)}</h1><div class="meta">{meta}</div></header>{nav}'
 
 
 def render_html(data: ReportData, prebuilt: Prebuilt | None = None) -> str:
@@ -243,19 +255,22 @@ def render_html(data: ReportData, prebuilt: Prebuilt | None = None) -> str:
     ]
     shown = {"summary", "leaderboard", "comparison", *(p.key for p in panels)}
     sections.append(_other_notes(data, shown | ({"seed_groups"} if data.seed_groups else set())))
-    return "".join(
-        [
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(data.title)}</title>",
-            f"<script>{ERRORS_JS}</script><style>{CSS}</style>",
-            f"<script>{plotly.offline.get_plotlyjs()}</script></head>\n<body>",
-            _header(data, panels),
-            f"<main>{''.join(sections)}</main>",
-            f'<script type="application/json" id="report-figures">{figures_json(panels)}</script>',
-            f"<script>{PAGE_JS}</script></body></html>\n",
-        ]
+    page = (
+        environment()
+        .get_template("report/page.html")
+        .render(
+            title=data.title,
+            meta=_what(data),
+            links=_links(data, panels),
+            sections=[section for section in sections if section],
+            figures_json=figures_json(panels),
+            css=trusted(CSS),
+            errors_js=trusted(ERRORS_JS),
+            plotly_js=trusted(plotly.offline.get_plotlyjs()),
+            page_js=trusted(PAGE_JS),
+        )
     )
+    return page + "\n"
 
 
 def warm_up() -> None:

@@ -47,6 +47,8 @@ def _base_select() -> Select[Any]:
         t.runs.c.trial_number,
         t.runs.c.error,
         t.runs.c.heartbeat_at,
+        t.runs.c.note,
+        t.runs.c.deleted_at,
         t.experiments.c.name.label("experiment"),
         t.sweeps.c.uuid.label("sweep_uuid"),
     ).select_from(
@@ -64,11 +66,15 @@ def search_runs(
     filter: str | None,
     order_by: Sequence[str] | str | None,
     limit: int | None,
+    deleted: bool | None = False,
 ) -> list[Run]:
-    """Runs matching the filter string, ordered (default newest first)."""
+    """Runs matching the filter string, ordered (default newest first); ``deleted``: False the
+    live runs, True the soft-deleted ones, None both."""
     from sweeptrack.tracking import query  # the grammar loads only when runs are searched
 
     where: ColumnElement[bool] = true()
+    if deleted is not None:
+        where = t.runs.c.deleted_at.is_not(None) if deleted else t.runs.c.deleted_at.is_(None)
     if experiment is not None:
         where = and_(where, t.experiments.c.name == experiment)
     if sweep is not None:
@@ -164,6 +170,8 @@ def _to_runs(conn: Connection, rows: Sequence[Any]) -> list[Run]:
             tags=tags.get(r.id, {}),
             metrics=summaries.get(r.id, {}),
             heartbeat_at=r.heartbeat_at,
+            note=r.note,
+            deleted_at=r.deleted_at,
         )
         for r in rows
     ]

@@ -26,7 +26,7 @@ from sweeptrack.core.model import (
     SweepState,
     encode_param,
 )
-from sweeptrack.tracking.sql import errors, ingest, migrate, pages, reads, sweeps
+from sweeptrack.tracking.sql import edits, errors, ingest, migrate, pages, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, read_only_reason, sqlite_path
 from sweeptrack.tracking.store import KeysInScope, MetricSeries, RunCounts, RunsPage, Store
@@ -269,6 +269,27 @@ class SqlStore(Store):
         with self._write() as conn:
             _upsert_tags(conn, self._run_pk(conn, run_id), tags)
 
+    # -- edits ------------------------------------------------------------------------------------
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            edits.delete_tag(conn, self._run_pk(conn, run_id), key)
+
+    def set_run_note(self, run_id: str, note: str | None) -> None:
+        with self._write() as conn:
+            edits.set_note(conn, self._run_pk(conn, run_id), note)
+
+    def rename_run(self, run_id: str, name: str) -> None:
+        with self._write() as conn:
+            edits.rename_run(conn, self._run_pk(conn, run_id), name)
+
+    def delete_run(self, run_id: str, when_ms: int) -> None:
+        with self._write() as conn:
+            edits.delete_run(conn, self._run_pk(conn, run_id), when_ms)
+
+    def restore_run(self, run_id: str) -> None:
+        with self._write() as conn:
+            edits.restore_run(conn, self._run_pk(conn, run_id))
+
     def log_metrics(self, run_id: str, points: Sequence[PointTuple]) -> None:
         if not points:
             return
@@ -406,6 +427,7 @@ class SqlStore(Store):
         filter: str | None = None,
         order_by: Sequence[str] | str | None = None,
         limit: int | None = None,
+        deleted: bool | None = False,
     ) -> list[Run]:
         with self._read() as conn:
             return reads.search_runs(
@@ -415,6 +437,7 @@ class SqlStore(Store):
                 filter=filter,
                 order_by=order_by,
                 limit=limit,
+                deleted=deleted,
             )
 
     def runs_page(
