@@ -11,7 +11,7 @@ PIP := $(PY) -m pip install -qq --disable-pip-version-check
 DB ?= sqlite:///sweeptrack.db
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test lint typecheck layers pytest postgres chromium bench clean
+.PHONY: demo test lint typecheck layers pytest postgres chromium bench bench-ui clean
 
 $(DEMO_STAMP): pyproject.toml
 	@echo "installing sweeptrack and scikit-learn into $(VENV) ..."
@@ -37,6 +37,8 @@ demo: $(DEMO_STAMP)
 	@$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
 	@echo "writing the sweep's HTML report ..."
 	@$(VENV)/bin/sweeptrack --db $(DB) report quickstart --out $(DEMO_REPORT)
+	@echo "to browse the runs and the sweep: pip install '.[ui]' (or make test's environment), then"
+	@echo "  $(VENV)/bin/sweeptrack --db $(DB) ui"
 
 # PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
 postgres:
@@ -65,6 +67,9 @@ test: lint typecheck layers pytest
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_tracking.py
+
+bench-ui: $(DEV_STAMP) postgres
+	$(PY) benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
