@@ -1,6 +1,6 @@
 # Every target builds what it needs from nothing: a virtual environment in .venv (or $VENV),
 # Debian packages where a target needs them, and a running PostgreSQL for the tests.
-# The demo installs only what it runs (sweeptrack and scikit-learn); the test targets add the dev
+# The demo installs what it runs (sweeptrack, scikit-learn, the dashboard); the test targets add the dev
 # tools (pytest, ruff, mypy, torch, Ray, Selenium) on top of the same environment.
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,9 +14,9 @@ export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 .PHONY: demo test lint typecheck layers pytest postgres chromium bench bench-ui clean
 
 $(DEMO_STAMP): pyproject.toml
-	@echo "installing sweeptrack and scikit-learn into $(VENV) ..."
+	@echo "installing sweeptrack, scikit-learn and the dashboard's packages into $(VENV) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PIP) -e '.[examples]'
+	@$(PIP) -e '.[examples,ui]'
 	@touch $@
 
 $(DEV_STAMP): $(DEMO_STAMP)
@@ -37,7 +37,7 @@ demo: $(DEMO_STAMP)
 	@$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
 	@echo "writing the sweep's HTML report ..."
 	@$(VENV)/bin/sweeptrack --db $(DB) report quickstart --out $(DEMO_REPORT)
-	@echo "to browse the runs and the sweep: pip install '.[ui]' (or make test's environment), then"
+	@echo "to browse the runs and the sweep in the dashboard (http://127.0.0.1:8080/):"
 	@echo "  $(VENV)/bin/sweeptrack --db $(DB) ui"
 
 # PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
