@@ -121,3 +121,18 @@ def test_importing_the_cli_loads_no_web_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_counting_stops_past_the_page_and_says_so(client: TestClient, sample: Sample) -> None:
+    from sweeptrack.tracking.sql.store import SqlStore
+
+    with SqlStore(sample.db) as store:
+        every = store.runs_page(limit=2, count_up_to=None)
+        capped = store.runs_page(limit=2, count_up_to=3)
+        counts = store.run_counts(sample.sweep_id)
+    assert every.total > 5 and not every.more
+    assert (capped.total, capped.more) == (5, True)
+    assert [run.id for run in capped.runs] == [run.id for run in every.runs]
+    assert [(c.sweep_id, dict(c.counts)) for c in counts] == [(sample.sweep_id, {"finished": 6})]
+    body = client.get("/api/runs", params={"limit": 1}).json()
+    assert body["total"] == every.total and body["more"] is False

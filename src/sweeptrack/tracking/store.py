@@ -49,10 +49,12 @@ class KeysInScope:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunsPage:
-    """One page of a run search and how many runs match in all."""
+    """One page of a run search and how many runs match: all of them, or with ``more`` at least
+    ``total`` (counting stopped there: a count is a scan of every match)."""
 
     runs: tuple[Run, ...]
     total: int
+    more: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,9 +249,11 @@ class Store(abc.ABC):
         limit: int = 50,
         offset: int = 0,
         deleted: bool | None = False,
+        count_up_to: int | None = 1000,
     ) -> RunsPage:
         """Runs ``offset`` to ``offset + limit`` of a search (as :meth:`search_runs` orders them)
-        and the number that match; ``deleted``: False live runs, True deleted ones, None all."""
+        and the number that match, counted up to ``offset + limit + count_up_to`` (None: all);
+        ``deleted``: False live runs, True deleted ones, None all."""
 
     @abc.abstractmethod
     def metric_series(
@@ -265,8 +269,9 @@ class Store(abc.ABC):
         downsampled in the database to about ``max_points`` points when it has more."""
 
     @abc.abstractmethod
-    def run_counts(self) -> list[RunCounts]:
-        """Live runs counted by experiment, sweep and status (one aggregate read)."""
+    def run_counts(self, sweep: str | None = None) -> list[RunCounts]:
+        """Live runs counted by experiment, sweep and status (one aggregate read); only the
+        runs of the sweep with this id when ``sweep`` is given."""
 
     @abc.abstractmethod
     def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:

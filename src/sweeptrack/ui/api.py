@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from sweeptrack.core.liveness import Liveness
 from sweeptrack.reports.compare import compare_runs
@@ -33,8 +33,8 @@ MAX_PAGE = 500
 
 
 @router.get("/home", summary="Experiments and sweeps with counts by outcome and best values")
-def home(store: StoreDep, liveness: LiveDep) -> dict[str, Any]:
-    experiments, sweeps = home_groups(store, liveness)
+def home(request: Request, store: StoreDep, liveness: LiveDep) -> dict[str, Any]:
+    experiments, sweeps = home_groups(store, liveness, request.app.state.counts)
     return {"experiments": [g.json() for g in experiments], "sweeps": [g.json() for g in sweeps]}
 
 
@@ -54,6 +54,9 @@ def runs(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     deleted: Annotated[bool, Query(description="Deleted runs instead of live ones")] = False,
+    exact_total: Annotated[
+        bool, Query(description="Count every match (by default counting stops 1,000 past the page: `more`)")
+    ] = False,
 ) -> dict[str, Any]:
     sweep_id = None if sweep is None else store.get_sweep(sweep).id
     query = RunsQuery(
@@ -64,6 +67,7 @@ def runs(
         limit=limit,
         offset=offset,
         deleted=deleted,
+        exact_total=exact_total,
     )
     found = run_page(store, query)
     if found.error is not None:
@@ -71,6 +75,7 @@ def runs(
     assert found.page is not None
     return {
         "total": found.page.total,
+        "more": found.page.more,
         "offset": offset,
         "limit": limit,
         "runs": [run_json(run, liveness) for run in found.page.runs],
@@ -121,8 +126,8 @@ def metric(
 
 
 @router.get("/sweeps", summary="Every sweep, newest first")
-def sweeps(store: StoreDep, liveness: LiveDep) -> list[dict[str, Any]]:
-    _, groups = home_groups(store, liveness)
+def sweeps(request: Request, store: StoreDep, liveness: LiveDep) -> list[dict[str, Any]]:
+    _, groups = home_groups(store, liveness, request.app.state.counts)
     return [g.json() for g in groups]
 
 

@@ -30,7 +30,7 @@ PER_PAGE = (25, 50, 100, 200)
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, store: StoreDep, liveness: LiveDep, renderer: RenderDep) -> Response:
-    experiments, sweeps = home_groups(store, liveness)
+    experiments, sweeps = home_groups(store, liveness, request.app.state.counts)
     return renderer.page(request, "home.html", experiments=experiments, sweeps=sweeps, statuses=STATUSES)
 
 
@@ -79,6 +79,7 @@ def runs(
     now = now_ms()
     rows = [(run, [cell(run, c, liveness, now) for c in chosen]) for run in shown]
     total = result.page.total if result.page else 0
+    more = bool(result.page and result.page.more)
     state = {"experiment": experiment or "", "sweep": sweep or "", "filter": filter, "order": order}
     state["columns"] = columns
     state["deleted"] = "1" if deleted else ""
@@ -94,6 +95,7 @@ def runs(
         sorts={c: _sort_link(state, c, order) for c in chosen},
         rows=rows,
         total=total,
+        more=more,
         page=page,
         pages=max(1, math.ceil(total / per_page)),
         per_page=per_page,

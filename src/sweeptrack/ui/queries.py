@@ -5,6 +5,7 @@ HTML and JSON. Every read is bounded (a page of runs, a sweep's leaderboard, dow
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,10 +15,11 @@ from sweeptrack.core.errors import FilterError, SweepTrackError
 from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
 from sweeptrack.reports.runs import duration_s
-from sweeptrack.tracking.store import MetricSeries, RunsPage, Store
+from sweeptrack.tracking.store import MetricSeries, RunCounts, RunsPage, Store
 
 __all__ = [
     "STATUSES",
+    "CountsCache",
     "Group",
     "RunsQuery",
     "SweepObjective",
@@ -126,12 +128,52 @@ def _add(group: Group, counts: Mapping[str, int], last: int | None) -> None:
         group.last_activity = max(last, group.last_activity or last)
 
 
-def home_groups(store: Store, liveness: Liveness) -> tuple[list[Group], list[Group]]:
+class CountsCache:
+    """The runs counted by experiment and sweep (a scan of every run), shared by the home pages
+    of all viewers: at most ``fresh_s`` old as it is; up to ``stale_s`` old it is served while a
+    thread counts again, so no page waits for the scan but the first."""
+
+    def __init__(self, *, fresh_s: float = 2.0, stale_s: float = 60.0) -> None:
+        self.fresh_s, self.stale_s = fresh_s, stale_s
+        self._lock = threading.Lock()
+        self._counted: tuple[float, list[RunCounts]] | None = None
+        self._refreshing = False
+
+    def get(self, store: Store) -> list[RunCounts]:
+        with self._lock:
+            found = self._counted
+            age = None if found is None else time.monotonic() - found[0]
+            if found is not None and age is not None and age > self.fresh_s and age < self.stale_s:
+                if not self._refreshing:
+                    self._refreshing = True
+                    threading.Thread(target=self._refresh, args=(store,), daemon=True).start()
+                return found[1]
+            if found is not None and age is not None and age <= self.fresh_s:
+                return found[1]
+        return self._count(store)
+
+    def _count(self, store: Store) -> list[RunCounts]:
+        counted = store.run_counts()
+        with self._lock:
+            self._counted = (time.monotonic(), counted)
+        return counted
+
+    def _refresh(self, store: Store) -> None:
+        try:
+            self._count(store)
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+
+def home_groups(
+    store: Store, liveness: Liveness, cache: CountsCache | None = None
+) -> tuple[list[Group], list[Group]]:
     """Experiments and (the newest) sweeps, running ones first, then by last activity."""
     now = now_ms()
     experiments = {e.name: Group(name=e.name, experiment=e.name) for e in store.list_experiments()}
     by_sweep: dict[str, tuple[Mapping[str, int], int | None]] = {}
-    for found in store.run_counts():
+    for found in store.run_counts() if cache is None else cache.get(store):
         group = experiments.setdefault(
             found.experiment, Group(name=found.experiment, experiment=found.experiment)
         )
@@ -179,7 +221,7 @@ def leaderboard(store: Store, sweep_id: str, objective: SweepObjective, *, limit
 def sweep_live(store: Store, sweep: Sweep, liveness: Liveness, *, top: int = 20) -> dict[str, Any]:
     """What the sweep page refreshes while the sweep runs: state, counts, progress, leaderboard."""
     counts = dict.fromkeys(STATUSES, 0)
-    for found in store.run_counts():
+    for found in store.run_counts(sweep.id):
         if found.sweep_id == sweep.id:
             for status, count in found.counts.items():
                 counts[status] = counts.get(status, 0) + count
@@ -250,6 +292,7 @@ class RunsQuery:
     limit: int = 50
     offset: int = 0
     deleted: bool = False
+    exact_total: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,6 +313,7 @@ def run_page(store: Store, query: RunsQuery) -> RunsResult:
             limit=query.limit,
             offset=query.offset,
             deleted=query.deleted,
+            count_up_to=None if query.exact_total else 1000,
         )
     except FilterError as exc:
         where = "order" if query.order and exc.text == query.order else "filter"

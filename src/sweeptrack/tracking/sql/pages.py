@@ -56,20 +56,28 @@ def runs_page(
     limit: int,
     offset: int,
     deleted: bool | None,
+    count_up_to: int | None,
 ) -> RunsPage:
-    """One page of the runs matching a filter, in order, and how many match in all."""
+    """One page of the runs matching a filter, in order, and how many match (up to a cap)."""
     from sweeptrack.tracking import query
 
     where = _scope(experiment, sweep, filter, deleted)
     keys = query.parse_order_by(order_by)
-    total = int(conn.execute(select(func.count()).select_from(t.runs).where(where)).scalar_one())
+    matching = select(t.runs.c.id).where(where)
+    cap = None if count_up_to is None else offset + limit + count_up_to
+    if cap is not None:
+        matching = matching.limit(cap + 1)
+    total = int(conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one())
     if keys and keys[0].field.entity is query.Entity.METRIC:
         rows = _page_by_metric(conn, where, keys, limit, offset)
     else:
         order = [*query.compile_order_by(keys), *_NEWEST_FIRST]
         stmt = _base_select().where(where).order_by(*order).limit(limit).offset(offset)
         rows = list(conn.execute(stmt).all())
-    return RunsPage(runs=tuple(_to_runs(conn, rows)), total=total)
+    more = cap is not None and total > cap
+    return RunsPage(
+        runs=tuple(_to_runs(conn, rows)), total=min(total, cap) if cap is not None else total, more=more
+    )
 
 
 def _page_by_metric(
@@ -138,7 +146,10 @@ def metric_series(
         return MetricSeries(key=key, steps=(), values=(), total=0, downsampled=False)
     bounds = {"run": run, "key": key_id, "lo": -_MAX_STEP if start is None else start}
     bounds["hi"] = _MAX_STEP if end is None else end
-    lo, hi, total = conn.execute(_RANGE, bounds).one()
+    if start is None and end is None:
+        lo, hi, total = _whole_range(conn, run, key, key_id)
+    else:
+        lo, hi, total = conn.execute(_RANGE, bounds).one()
     if total <= max_points:
         rows = conn.execute(_RAW, bounds).all()
         return MetricSeries(
@@ -148,6 +159,7 @@ def metric_series(
             total=total,
             downsampled=False,
         )
+    assert lo is not None and hi is not None  # some points are in the range
     buckets = max(1, max_points // 2)
     params = {**bounds, "lo": lo, "hi": hi, "buckets": buckets, "span": hi - lo + 1}
     rows = conn.execute(_BUCKETS, params).all()
@@ -162,14 +174,30 @@ def metric_series(
     return MetricSeries(key=key, steps=tuple(steps), values=tuple(values), total=total, downsampled=True)
 
 
+_FIRST_STEP = text("SELECT min(step) FROM metric_points WHERE run_id = :run AND key_id = :key")
+_SUMMARY = text("SELECT count, last_step FROM metric_summaries WHERE run_id = :run AND key = :name")
+
+
+def _whole_range(conn: Connection, run: int, key: str, key_id: int) -> tuple[int | None, int | None, int]:
+    """(first step, last step, points) of a whole history: one index seek and the summary, not a
+    scan of every point."""
+    summary = conn.execute(_SUMMARY, {"run": run, "name": key}).first()
+    if summary is None:
+        return None, None, 0
+    first = conn.execute(_FIRST_STEP, {"run": run, "key": key_id}).scalar()
+    count, last_step = summary  # by position: a Row's .count is tuple.count
+    return first, int(last_step), int(count)
+
+
 def _mid(row: Any) -> float | None:
     if row.vmin is None or row.vmax is None:
         return None
     return float(row.vmin + row.vmax) / 2
 
 
-def run_counts(conn: Connection) -> list[RunCounts]:
-    """Live runs per (experiment, sweep) and status, with the latest start, end and heartbeat."""
+def run_counts(conn: Connection, sweep: str | None = None) -> list[RunCounts]:
+    """Live runs per (experiment, sweep) and status, with the latest start, end and heartbeat;
+    only a sweep's runs (read off its index) when ``sweep`` is given."""
     r = t.runs.c
     stmt = (
         select(
@@ -189,6 +217,9 @@ def run_counts(conn: Connection) -> list[RunCounts]:
         .where(r.deleted_at.is_(None))
         .group_by(t.experiments.c.name, t.sweeps.c.uuid, r.status)
     )
+    if sweep is not None:
+        pk = select(t.sweeps.c.id).where(t.sweeps.c.uuid == sweep).scalar_subquery()
+        stmt = stmt.where(r.sweep_id == pk)
     grouped: dict[tuple[str, str | None], dict[str, Any]] = {}
     for experiment, sweep, status, count, started, ended, beat in conn.execute(stmt):
         group = grouped.setdefault((experiment, sweep), {"counts": {}, "last": None})

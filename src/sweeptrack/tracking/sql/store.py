@@ -450,6 +450,7 @@ class SqlStore(Store):
         limit: int = 50,
         offset: int = 0,
         deleted: bool | None = False,
+        count_up_to: int | None = 1000,
     ) -> RunsPage:
         with self._read() as conn:
             return pages.runs_page(
@@ -461,6 +462,7 @@ class SqlStore(Store):
                 limit=limit,
                 offset=offset,
                 deleted=deleted,
+                count_up_to=count_up_to,
             )
 
     def metric_series(
@@ -475,9 +477,9 @@ class SqlStore(Store):
         with self._read() as conn:
             return pages.metric_series(conn, run_id, key, max_points=max_points, start=start, end=end)
 
-    def run_counts(self) -> list[RunCounts]:
+    def run_counts(self, sweep: str | None = None) -> list[RunCounts]:
         with self._read() as conn:
-            return pages.run_counts(conn)
+            return pages.run_counts(conn, sweep)
 
     def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:
         with self._read() as conn:
