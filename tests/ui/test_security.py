@@ -160,3 +160,53 @@ def test_a_missing_extra_says_how_to_install_it(sample: Sample) -> None:
     done = _cli("--db", sample.db, "ui", prelude="import sys; sys.modules['fastapi'] = None; ")
     assert done.returncode == 2
     assert done.stderr.strip() == "error: the dashboard needs its extra: pip install 'sweeptrack[ui]'"
+
+
+def test_the_command_serves_with_a_token_file(sample: Sample, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    token_file = tmp_path / "ui.token"
+    token_file.write_text(TOKEN + "\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = "from sweeptrack.cli.main import main; main()"
+    command = [
+        sys.executable,
+        "-c",
+        code,
+        "--db",
+        sample.db,
+        "ui",
+        "--port",
+        str(port),
+        "--token-file",
+        str(token_file),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                try:
+                    answer = httpx.get(url + "/api/runs", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline, "sweeptrack ui did not start"
+                    time.sleep(0.1)
+            assert answer.status_code == 401
+            authorized = httpx.get(url + "/api/runs", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+            assert authorized.status_code == 200 and authorized.json()["total"] > 0
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def test_a_short_token_is_refused(sample: Sample) -> None:
+    done = _cli("--db", sample.db, "ui", "--token", "short")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: a token needs at least 16 characters")
