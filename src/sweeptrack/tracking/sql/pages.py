@@ -68,8 +68,8 @@ def runs_page(
     if cap is not None:
         matching = matching.limit(cap + 1)
     total = int(conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one())
-    if keys and keys[0].field.entity is query.Entity.METRIC:
-        rows = _page_by_metric(conn, where, keys, limit, offset)
+    if keys and keys[0].field.entity in (query.Entity.METRIC, query.Entity.PARAM):
+        rows = _page_by_index(conn, where, keys, limit, offset)
     else:
         order = [*query.compile_order_by(keys), *_NEWEST_FIRST]
         stmt = _base_select().where(where).order_by(*order).limit(limit).offset(offset)
@@ -80,23 +80,30 @@ def runs_page(
     )
 
 
-def _page_by_metric(
+def _page_by_index(
     conn: Connection, where: ColumnElement[bool], keys: list[Any], limit: int, offset: int
 ) -> list[Any]:
-    """Rows ``offset`` to ``offset + limit`` ordered by a metric summary off its index; runs
-    without a value come after those with one (NULLs last), newest first."""
+    """Rows ``offset`` to ``offset + limit`` ordered by a metric summary or a param's number,
+    walking that column's index (so only about ``offset + limit`` runs are looked at); the runs
+    without a value come after, in the order :func:`compile_order_by` gives them."""
     from sweeptrack.tracking import query
 
     first, rest = keys[0], keys[1:]
-    summary = t.metric_summaries.alias("order_metric")
-    value = summary.c[(first.field.summary or query.Summary.LAST).value]
-    has_value = and_(summary.c.run_id == t.runs.c.id, summary.c.key == first.field.key, value.is_not(None))
+    if first.field.entity is query.Entity.METRIC:
+        table = t.metric_summaries.alias("order_metric")
+        value = table.c[(first.field.summary or query.Summary.LAST).value]
+        tie: list[Any] = []
+    else:
+        table = t.params.alias("order_param")
+        value = table.c.value_num
+        tie = [table.c.value.desc() if first.descending else table.c.value.asc()]
+    has_value = and_(table.c.run_id == t.runs.c.id, table.c.key == first.field.key, value.is_not(None))
     tail = [*query.compile_order_by(rest), *_NEWEST_FIRST]
     head = (
         _base_select()
-        .join(summary, has_value)
+        .join(table, has_value)
         .where(where)
-        .order_by(value.desc() if first.descending else value.asc(), *tail)
+        .order_by(value.desc() if first.descending else value.asc(), *tie, *tail)
         .limit(limit)
         .offset(offset)
     )
@@ -105,13 +112,13 @@ def _page_by_metric(
         return rows
     with_value = offset + len(rows)
     if not rows:
-        counted = select(func.count()).select_from(t.runs.join(summary, has_value)).where(where)
+        counted = select(func.count()).select_from(t.runs.join(table, has_value)).where(where)
         with_value = int(conn.execute(counted).scalar_one())
-    missing = ~select(summary.c.run_id).where(has_value).correlate(t.runs).exists()
+    missing = ~select(table.c.run_id).where(has_value).correlate(t.runs).exists()
     others = (
         _base_select()
         .where(where, missing)
-        .order_by(*tail)
+        .order_by(*query.compile_order_by(keys), *_NEWEST_FIRST)
         .limit(limit - len(rows))
         .offset(max(0, offset - with_value))
     )
