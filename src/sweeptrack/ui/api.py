@@ -17,7 +17,6 @@ from sweeptrack.ui import deps
 from sweeptrack.ui.queries import (
     RunsQuery,
     curves,
-    home_groups,
     run_json,
     run_page,
     series_json,
@@ -33,8 +32,8 @@ MAX_PAGE = 500
 
 
 @router.get("/home", summary="Experiments and sweeps with counts by outcome and best values")
-def home(request: Request, store: StoreDep, liveness: LiveDep) -> dict[str, Any]:
-    experiments, sweeps = home_groups(store, liveness, request.app.state.counts)
+def home(request: Request) -> dict[str, Any]:
+    experiments, sweeps = request.app.state.home.get()
     return {"experiments": [g.json() for g in experiments], "sweeps": [g.json() for g in sweeps]}
 
 
@@ -126,8 +125,8 @@ def metric(
 
 
 @router.get("/sweeps", summary="Every sweep, newest first")
-def sweeps(request: Request, store: StoreDep, liveness: LiveDep) -> list[dict[str, Any]]:
-    _, groups = home_groups(store, liveness, request.app.state.counts)
+def sweeps(request: Request) -> list[dict[str, Any]]:
+    _, groups = request.app.state.home.get()
     return [g.json() for g in groups]
 
 

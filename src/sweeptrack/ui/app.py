@@ -26,7 +26,7 @@ from sweeptrack.core.liveness import Liveness
 from sweeptrack.reports.formats import jsonable
 from sweeptrack.tracking.artifacts import ArtifactRoot, default_artifact_root
 from sweeptrack.tracking.client import open_store
-from sweeptrack.ui.queries import CountsCache
+from sweeptrack.ui.queries import SharedAnswer, home_groups
 from sweeptrack.ui.render import Renderer
 from sweeptrack.ui.security import Guard, GuardMiddleware
 from sweeptrack.ui.settings import UiSettings
@@ -75,7 +75,7 @@ def create_app(settings: UiSettings) -> FastAPI:
     app.state.store = store
     app.state.guard = guard
     app.state.liveness = Liveness()
-    app.state.counts = CountsCache()
+    app.state.home = SharedAnswer(lambda: home_groups(store, app.state.liveness))
     app.state.artifacts = ArtifactRoot(settings.artifacts or default_artifact_root(settings.db, None))
     app.state.renderer = Renderer(
         {"read_only": settings.read_only, "auth": settings.token is not None, "db": store_label(store)}

@@ -14,7 +14,7 @@ from sweeptrack.reports.formats import Format, Report, Table, render
 from sweeptrack.tracking.store import Store
 from sweeptrack.ui import deps
 from sweeptrack.ui.columns import cell, default_columns, known_columns, order_key, parse_columns
-from sweeptrack.ui.queries import STATUSES, RunsQuery, home_groups, now_ms, run_page
+from sweeptrack.ui.queries import STATUSES, RunsQuery, now_ms, run_page
 from sweeptrack.ui.render import Renderer
 from sweeptrack.ui.security import SESSION_COOKIE, safe_next
 
@@ -29,8 +29,8 @@ PER_PAGE = (25, 50, 100, 200)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, store: StoreDep, liveness: LiveDep, renderer: RenderDep) -> Response:
-    experiments, sweeps = home_groups(store, liveness, request.app.state.counts)
+def home(request: Request, renderer: RenderDep) -> Response:
+    experiments, sweeps = request.app.state.home.get()
     return renderer.page(request, "home.html", experiments=experiments, sweeps=sweeps, statuses=STATUSES)
 
 

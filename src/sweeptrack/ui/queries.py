@@ -7,21 +7,21 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sweeptrack.core.errors import FilterError, SweepTrackError
 from sweeptrack.core.liveness import Liveness
 from sweeptrack.core.model import Goal, Run, RunStatus, Sweep
 from sweeptrack.reports.runs import duration_s
-from sweeptrack.tracking.store import MetricSeries, RunCounts, RunsPage, Store
+from sweeptrack.tracking.store import MetricSeries, RunsPage, Store
 
 __all__ = [
     "STATUSES",
-    "CountsCache",
     "Group",
     "RunsQuery",
+    "SharedAnswer",
     "SweepObjective",
     "curves",
     "home_groups",
@@ -34,6 +34,7 @@ __all__ = [
     "sweep_live",
 ]
 
+T = TypeVar("T")
 STATUSES = tuple(status.value for status in RunStatus)
 MAX_SWEEPS_HOME = 50
 MAX_CURVE_KEYS = 40
@@ -128,52 +129,52 @@ def _add(group: Group, counts: Mapping[str, int], last: int | None) -> None:
         group.last_activity = max(last, group.last_activity or last)
 
 
-class CountsCache:
-    """The runs counted by experiment and sweep (a scan of every run), shared by the home pages
-    of all viewers: at most ``fresh_s`` old as it is; up to ``stale_s`` old it is served while a
-    thread counts again, so no page waits for the scan but the first."""
+class SharedAnswer(Generic[T]):
+    """An answer every viewer shares (the home page: counts that scan every run, each sweep's
+    best value): as it is while at most ``fresh_s`` old; up to ``stale_s`` old it is served while
+    a thread computes it again, so no page but the first waits for the scan, and many viewers
+    cost the database one scan every ``fresh_s`` at most."""
 
-    def __init__(self, *, fresh_s: float = 2.0, stale_s: float = 60.0) -> None:
-        self.fresh_s, self.stale_s = fresh_s, stale_s
+    def __init__(self, compute: Callable[[], T], *, fresh_s: float = 2.0, stale_s: float = 60.0) -> None:
+        self.compute, self.fresh_s, self.stale_s = compute, fresh_s, stale_s
         self._lock = threading.Lock()
-        self._counted: tuple[float, list[RunCounts]] | None = None
+        self._answer: tuple[float, T] | None = None
         self._refreshing = False
 
-    def get(self, store: Store) -> list[RunCounts]:
+    def get(self) -> T:
         with self._lock:
-            found = self._counted
-            age = None if found is None else time.monotonic() - found[0]
-            if found is not None and age is not None and age > self.fresh_s and age < self.stale_s:
-                if not self._refreshing:
-                    self._refreshing = True
-                    threading.Thread(target=self._refresh, args=(store,), daemon=True).start()
-                return found[1]
-            if found is not None and age is not None and age <= self.fresh_s:
-                return found[1]
-        return self._count(store)
+            found = self._answer
+            if found is not None:
+                age = time.monotonic() - found[0]
+                if age <= self.fresh_s:
+                    return found[1]
+                if age < self.stale_s:
+                    if not self._refreshing:
+                        self._refreshing = True
+                        threading.Thread(target=self._refresh, daemon=True).start()
+                    return found[1]
+        return self._store()
 
-    def _count(self, store: Store) -> list[RunCounts]:
-        counted = store.run_counts()
+    def _store(self) -> T:
+        answer = self.compute()
         with self._lock:
-            self._counted = (time.monotonic(), counted)
-        return counted
+            self._answer = (time.monotonic(), answer)
+        return answer
 
-    def _refresh(self, store: Store) -> None:
+    def _refresh(self) -> None:
         try:
-            self._count(store)
+            self._store()
         finally:
             with self._lock:
                 self._refreshing = False
 
 
-def home_groups(
-    store: Store, liveness: Liveness, cache: CountsCache | None = None
-) -> tuple[list[Group], list[Group]]:
+def home_groups(store: Store, liveness: Liveness) -> tuple[list[Group], list[Group]]:
     """Experiments and (the newest) sweeps, running ones first, then by last activity."""
     now = now_ms()
     experiments = {e.name: Group(name=e.name, experiment=e.name) for e in store.list_experiments()}
     by_sweep: dict[str, tuple[Mapping[str, int], int | None]] = {}
-    for found in store.run_counts() if cache is None else cache.get(store):
+    for found in store.run_counts():
         group = experiments.setdefault(
             found.experiment, Group(name=found.experiment, experiment=found.experiment)
         )
