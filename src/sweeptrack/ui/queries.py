@@ -80,6 +80,7 @@ def objective_of(sweep: Sweep) -> SweepObjective | None:
     return _objective(sweep.spec)
 
 
+@functools.lru_cache(maxsize=512)
 def _run_cap(spec_text: str) -> int | None:
     from sweeptrack.spec.load import load_spec_text
 
