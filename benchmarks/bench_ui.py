@@ -181,6 +181,8 @@ def measure_backend(label: str, db: str, size: UiSize) -> Measured:
             )
         )
 
+        rows.append(uncached_home(section, db))
+
         log(f"{label}: curves of the 100,000-step run")
         long_run = f"{size.long_run_pk:032x}"
         samples, sent = repeat(lambda: timed(client, "GET", f"/api/runs/{long_run}/curves"), 10)
@@ -233,6 +235,29 @@ def measure_backend(label: str, db: str, size: UiSize) -> Measured:
             )
         )
     return Measured(rows=rows, search_median=statistics.median(samples))
+
+
+def uncached_home(section: str, db: str) -> Row:
+    """What the home page's shared answer costs when it is computed (at most every 2 s, in the
+    background while viewers get the previous one): counts scan every run."""
+    from sweeptrack.core.liveness import Liveness
+    from sweeptrack.tracking.sql.store import SqlStore
+    from sweeptrack.ui.queries import home_groups
+
+    with SqlStore(db) as store:
+        home_groups(store, Liveness())
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            home_groups(store, Liveness())
+            samples.append(time.perf_counter() - start)
+    return Row(
+        section=section,
+        name="home page's answer computed afresh, median",
+        value=statistics.median(samples),
+        unit="s",
+        note="in the background, at most every 2 s; pages get the last one",
+    )
 
 
 def browse(base: str, size: UiSize) -> list[float]:
