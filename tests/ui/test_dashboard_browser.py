@@ -120,6 +120,7 @@ def test_home_sweep_run_compare(page: Browser, sample: Sample) -> None:
     page.wait("return document.querySelector(\".curve[data-key='loss']\").dataset.detail === 'full'")
     assert page.js("return document.querySelector(\".curve[data-key='loss']\").dataset.points") == "201"
     assert page.texts("#datasets tbody td:first-child") == ["train"]
+    page.js("document.getElementById('curves-section').scrollIntoView()")
     page.screenshot("4-run-zoomed")
 
     page.open("/runs?experiment=vision")

@@ -79,7 +79,7 @@
   /* -- curves -------------------------------------------------------------------------- */
   function curveLayout(title) {
     return {
-      title: { text: plain(title) }, height: 320, margin: { t: 40, r: 20, b: 40, l: 60 },
+      title: { text: plain(title), x: 0.01, xanchor: 'left' }, height: 320, margin: { t: 40, r: 20, b: 40, l: 60 },
       xaxis: { title: { text: 'step' } }, showlegend: true, legend: { orientation: 'h' }
     };
   }
