@@ -10,13 +10,14 @@ database; ``run_counts`` is one ``GROUP BY`` over the runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, text, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, text, true
 
 from sweeptrack.tracking.sql import reads
 from sweeptrack.tracking.sql import schema as t
-from sweeptrack.tracking.sql.reads import _NEWEST_FIRST, _base_select, _to_runs
+from sweeptrack.tracking.sql.reads import _NEWEST_FIRST, _to_runs
 from sweeptrack.tracking.store import MetricSeries, RunCounts, RunsPage
 
 __all__ = ["metric_series", "run_counts", "runs_page"]
@@ -46,6 +47,29 @@ def _scope(
     return and_(where, query.compile_filter(query.parse_filter(filter)))
 
 
+def _page_select() -> Select[Any]:
+    """The runs' own columns: experiment and sweep names are looked up for the page's rows
+    afterwards (joining them here costs PostgreSQL more planning than the lookups take)."""
+    r = t.runs.c
+    columns = (r.id, r.uuid, r.name, r.status, r.start_time, r.end_time, r.trial_number, r.error)
+    return select(*columns, r.heartbeat_at, r.note, r.deleted_at, r.experiment_id, r.sweep_id)
+
+
+def _named(conn: Connection, rows: Sequence[Any]) -> list[Any]:
+    """The rows with ``experiment`` (name) and ``sweep_uuid`` added, as :func:`_to_runs` reads them."""
+    experiments = {row.experiment_id for row in rows}
+    sweeps = {row.sweep_id for row in rows if row.sweep_id is not None}
+    e, w = t.experiments.c, t.sweeps.c
+    names = dict(conn.execute(select(e.id, e.name).where(e.id.in_(experiments))).all()) if experiments else {}
+    uuids = dict(conn.execute(select(w.id, w.uuid).where(w.id.in_(sweeps))).all()) if sweeps else {}
+    return [
+        SimpleNamespace(
+            **row._mapping, experiment=names[row.experiment_id], sweep_uuid=uuids.get(row.sweep_id)
+        )
+        for row in rows
+    ]
+
+
 def runs_page(
     conn: Connection,
     *,
@@ -72,8 +96,9 @@ def runs_page(
         rows = _page_by_index(conn, where, keys, limit, offset)
     else:
         order = [*query.compile_order_by(keys), *_NEWEST_FIRST]
-        stmt = _base_select().where(where).order_by(*order).limit(limit).offset(offset)
+        stmt = _page_select().where(where).order_by(*order).limit(limit).offset(offset)
         rows = list(conn.execute(stmt).all())
+    rows = _named(conn, rows)
     more = cap is not None and total > cap
     return RunsPage(
         runs=tuple(_to_runs(conn, rows)), total=min(total, cap) if cap is not None else total, more=more
@@ -100,7 +125,7 @@ def _page_by_index(
     has_value = and_(table.c.run_id == t.runs.c.id, table.c.key == first.field.key, value.is_not(None))
     tail = [*query.compile_order_by(rest), *_NEWEST_FIRST]
     head = (
-        _base_select()
+        _page_select()
         .join(table, has_value)
         .where(where)
         .order_by(value.desc() if first.descending else value.asc(), *tie, *tail)
@@ -116,7 +141,7 @@ def _page_by_index(
         with_value = int(conn.execute(counted).scalar_one())
     missing = ~select(table.c.run_id).where(has_value).correlate(t.runs).exists()
     others = (
-        _base_select()
+        _page_select()
         .where(where, missing)
         .order_by(*query.compile_order_by(keys), *_NEWEST_FIRST)
         .limit(limit - len(rows))
