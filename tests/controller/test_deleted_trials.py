@@ -1,5 +1,5 @@
 """A trial deleted by hand (soft delete) still counts for its sweep: resume neither reruns its
-number nor gives the budget one more trial."""
+number nor gives the budget one more trial; `sweep show` counts it apart."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 
 from sweeptrack.controller import run_sweep
 from sweeptrack.core.model import SweepState
+from sweeptrack.reports.sweeps import summarize_sweep
 from sweeptrack.tracking.sql.store import SqlStore
 
 from .conftest import SpecWriter
@@ -28,3 +29,5 @@ def test_a_deleted_trial_still_counts_on_resume(write_spec: SpecWriter, db: str)
     shown = store.search_runs(sweep=first.sweep_id)
     assert sorted(r.trial_number for r in shown) == [1, 2, 3]
     assert store.get_run(deleted.id).deleted_at is not None
+    summary = summarize_sweep(store, first.sweep_id).report().data
+    assert (summary["trials finished"], summary["trials deleted (not counted above)"]) == (3, 1)

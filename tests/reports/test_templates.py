@@ -6,11 +6,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import jinja2
 import pytest
 
-from sweeptrack.reports.templates import Cell, Column, Table, TableRow, environment, json_script
+from sweeptrack.reports.templates import (
+    Cell,
+    Column,
+    Table,
+    TableRow,
+    build_environment,
+    environment,
+    json_script,
+)
 
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
@@ -73,3 +82,17 @@ def test_the_figure_partial_keeps_its_json_inside_the_script_element() -> None:
     assert json.loads(block) == json.loads(figure)
     assert 'style="min-width: 300px"' in page
     assert str(json_script("<>&")) == "\\u003c\\u003e\\u0026"
+
+
+def test_a_dashboard_environment_finds_its_pages_first_and_the_shared_partials(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text(
+        '{% extends "layout.html" %}{% from "partials/badge.html" import badge %}'
+        "{% block title %}{{ name }}{% endblock %}{% block body %}{{ badge(status) }}{% endblock %}"
+    )
+    env = build_environment(jinja2.FileSystemLoader(tmp_path))
+
+    page = env.get_template("page.html").render(name=PAYLOAD, status="pruned")
+
+    assert f"<title>{ESCAPED}</title>" in page
+    assert '<span class="badge status-pruned">pruned</span>' in page
+    assert env is not environment() and env.autoescape is True

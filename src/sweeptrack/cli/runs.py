@@ -1,18 +1,24 @@
-"""``sweeptrack runs list|show|compare|end``."""
+"""``sweeptrack runs list|show|compare|end|logs``, and the edits of :mod:`sweeptrack.cli.run_edits`."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
 from sweeptrack.cli.common import CliContext, emit, format_option, pass_cli
+from sweeptrack.cli.run_edits import EDIT_COMMANDS
 from sweeptrack.reports.formats import Format
+
+if TYPE_CHECKING:
+    from sweeptrack.core.model import Run
 
 __all__ = ["runs"]
 
 
 @click.group()
 def runs() -> None:
-    """List, show, compare and end runs."""
+    """List, show, compare, end and edit runs (tag, note, rename, delete, restore)."""
 
 
 @runs.command("list")
@@ -33,6 +39,9 @@ def runs() -> None:
     help='Sort key such as "metrics.val_f1 DESC"; repeat it or give a comma list. Default: newest first.',
 )
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--deleted", is_flag=True, help="Also list deleted runs, with the time each was deleted (column deleted)."
+)
 @format_option
 @pass_cli
 def list_runs(
@@ -42,36 +51,53 @@ def list_runs(
     filter_: str | None,
     order_by: tuple[str, ...],
     limit: int,
+    deleted: bool,
     fmt: Format,
 ) -> None:
-    """List runs, newest first. A running run whose heartbeat stopped shows as crashed.
+    """List runs, newest first. A running run whose heartbeat stopped shows as crashed. Deleted
+    runs are left out unless --deleted is given.
 
     When nothing matches because no run in scope has a metric, param, tag or experiment that the
     options name, that is an error naming the nearest names; otherwise an empty table, "0 runs".
     """
+    from dataclasses import replace
+
     from sweeptrack.cli.names import note_repeated_name
     from sweeptrack.reports.runs import runs_report
     from sweeptrack.reports.scope import explain_empty
 
     note_repeated_name(cli, sweep)
     in_sweep = None if sweep is None else cli.store.get_sweep(sweep)
-    found = cli.store.search_runs(
-        experiment=experiment,
-        sweep=None if in_sweep is None else in_sweep.id,
-        filter=filter_,
-        order_by=list(order_by),
-        limit=limit,
-    )
+    sweep_id = None if in_sweep is None else in_sweep.id
+
+    def search(shown: bool | None) -> list[Run]:
+        return cli.store.search_runs(
+            experiment=experiment,
+            sweep=sweep_id,
+            filter=filter_,
+            order_by=list(order_by),
+            limit=limit,
+            deleted=shown,
+        )
+
+    found = search(None if deleted else False)
+    report = runs_report(found, cli.liveness, deleted_column=deleted)
     if not found:
         explain_empty(
             cli.store,
             experiment=experiment,
-            sweep=None if in_sweep is None else in_sweep.id,
+            sweep=sweep_id,
             sweep_name=None if in_sweep is None else in_sweep.name,
             filter=filter_,
             order_by=list(order_by),
         )
-    emit(runs_report(found, cli.liveness), fmt)
+        hidden = [] if deleted else search(True)
+        if hidden:
+            more = "" if len(hidden) < limit else " or more"
+            runs_match = "runs match" if len(hidden) > 1 else "run matches"
+            note = f"{len(hidden)}{more} deleted {runs_match}; --deleted lists them"
+            report = replace(report, notes=(*report.notes, note))
+    emit(report, fmt)
 
 
 @runs.command("show")
@@ -79,7 +105,7 @@ def list_runs(
 @format_option
 @pass_cli
 def show_run(cli: CliContext, run: str, fmt: Format) -> None:
-    """Show one run: params, metrics, tags, datasets, environment, artifacts.
+    """Show one run: its note, params, metrics, tags, datasets, environment, artifacts.
 
     RUN is a run id, a unique id prefix or a run name.
     """
@@ -182,3 +208,7 @@ def logs(cli: CliContext, run: str, follow: bool, tail: int | None, artifacts: s
             f"{output.label} stopped beating (its sweep's controller is gone); stopped following"
         )
     click.echo(f"{output.label} ended {ended.status.value}", err=True)
+
+
+for _command in EDIT_COMMANDS:
+    runs.add_command(_command)

@@ -82,7 +82,7 @@ def check_run_name(name: Any) -> str:
     """``name`` if a run may be renamed to it: a valid key that is not blank."""
     check_key("run name", name)
     if not name.strip():
-        raise InvalidValueError(f"run name {_show(name)} is blank; give a name with a visible character")
+        raise InvalidValueError("a run name cannot be blank; give a name with a visible character")
     return str(name)
 
 

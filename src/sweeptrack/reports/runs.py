@@ -42,12 +42,19 @@ def duration_s(run: Run) -> float | None:
     return None if run.end_time is None else round((run.end_time - run.start_time) / 1000, 3)
 
 
-def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: int | None = None) -> Report:
+def runs_report(
+    runs: Sequence[Run],
+    liveness: Liveness | None = None,
+    now_ms: int | None = None,
+    *,
+    deleted_column: bool = False,
+) -> Report:
     """One row per run: short id, name, experiment, status, start time, duration, then the params
     that differ between the runs shown and the last value of every metric. Params that are the
     same in every run are hidden columns (``--columns`` can name them). A RUNNING run whose
     heartbeat stopped (by ``liveness``, at ``now_ms``: default the current time) shows ``crashed``.
-    An empty listing notes ``0 runs`` under its table."""
+    With ``deleted_column`` a ``deleted`` column after the status holds when each deleted run
+    was deleted (empty for live runs). An empty listing notes ``0 runs`` under its table."""
     liveness = liveness or Liveness()
     now_ms = _now_ms() if now_ms is None else now_ms
     varying = varying_params(runs)
@@ -58,6 +65,7 @@ def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: i
         "name",
         "experiment",
         "status",
+        *(("deleted",) if deleted_column else ()),
         "started",
         "duration_s",
         *(f"params.{key}" for key in params),
@@ -69,6 +77,7 @@ def runs_report(runs: Sequence[Run], liveness: Liveness | None = None, now_ms: i
             run.name,
             run.experiment,
             liveness.run_status_shown(run, now_ms),
+            *((format_time(run.deleted_at),) if deleted_column else ()),
             format_time(run.start_time),
             duration_s(run),
             *(run.params.get(key) for key in params),
@@ -114,6 +123,7 @@ class RunDetails:
             "name": run.name,
             "experiment": run.experiment,
             "status": self.status or run.status.value,
+            "deleted": format_time(run.deleted_at),
             "heartbeat": format_time(run.heartbeat_at),
             "sweep": run.sweep_id,
             "trial": run.trial_number,
@@ -121,6 +131,7 @@ class RunDetails:
             "ended": format_time(run.end_time),
             "duration_s": duration_s(run),
             "error": run.error,
+            "note": run.note,
         }
 
     def _data(self) -> dict[str, Any]:

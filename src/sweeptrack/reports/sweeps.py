@@ -65,6 +65,7 @@ class SweepSummary:
     pruning_note: str | None = None  # set when the pruner never got a value
     failed: tuple[FailedTrial, ...] = ()  # the first few failed trials, by number
     failed_more: int = 0  # failed trials beyond those
+    deleted: int = 0  # trials deleted by hand: left out of the counts, still in the sweep's budget
 
     @property
     def saved_fraction(self) -> float:
@@ -87,6 +88,7 @@ class SweepSummary:
             if self.metric is None
             else f"{self.metric} ({self.goal.value if self.goal else '?'})",
             **{f"trials {k}": v for k, v in self.counts.items()},
+            **({"trials deleted (not counted above)": self.deleted} if self.deleted else {}),
             "best trial": None if self.best is None else f"{self.best.name} ({short_id(self.best.id)})",
             "best value": self.best_value,
             "best params": None if self.best is None else dict(self.best.params),
@@ -160,6 +162,7 @@ def summarize_sweep(
         pruning_note=next((r.tags[PRUNING_TAG] for r in runs if PRUNING_TAG in r.tags), None),
         failed=_failed_trials(store, failed[:_FAILED_SHOWN], logs_command),
         failed_more=max(len(failed) - _FAILED_SHOWN, 0),
+        deleted=len(store.search_runs(sweep=sweep.id, deleted=True)),
     )
 
 

@@ -52,21 +52,11 @@ def _number(value: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    """Our templates first, then the report's (``partials/``: table, figure, badge, section),
-    with the report's filters, so both kinds of page escape the same way."""
-    from sweeptrack.reports import templates as report
+    """Our templates first, then the report's (``layout.html``, ``partials/``: table, figure,
+    badge, section) with the report's filters, so both kinds of page escape the same way."""
+    from sweeptrack.reports.templates import build_environment
 
-    shared = report.environment()
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(report.FOLDER)])
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(json_script=shared.filters["json_script"], status_class=shared.filters["status_class"])
-    return env
+    return build_environment(jinja2.FileSystemLoader(TEMPLATES))
 
 
 class Renderer:

@@ -275,8 +275,13 @@ def render_html(data: ReportData, prebuilt: Prebuilt | None = None) -> str:
 
 def warm_up() -> None:
     """Load what :func:`render_html` loads on first use (plotly's trace classes and validators,
-    scipy's interpolation): about a second a command can spend while it waits for something else."""
+    scipy's interpolation, jinja2 and the compiled templates): about a second a command can
+    spend while it waits for something else."""
     from scipy.interpolate import griddata  # noqa: F401 - loaded for the contour
+
+    env = environment()
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".html")):
+        env.get_template(name)
 
     traces = [
         plotly.graph_objects.Scatter(x=[0], y=[0]),

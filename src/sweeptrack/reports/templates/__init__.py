@@ -14,8 +14,9 @@ The folder holds:
   ``badge.html`` (a status badge);
 - ``report/``: the offline report's page and sections.
 
-A dashboard puts its own loader in front of this one (``jinja2.ChoiceLoader``) and reuses the
-partials. jinja2 is imported only when a page is rendered: ``import sweeptrack`` does not load it.
+A dashboard gets an environment with its own loader in front of this one from
+:func:`build_environment` and reuses the layout and the partials. jinja2 is imported only when
+a page is rendered: ``import sweeptrack`` does not load it.
 
 Example:
     >>> page = environment().get_template("report/page.html").render(**context)  # doctest: +SKIP
@@ -34,7 +35,19 @@ if TYPE_CHECKING:
     import jinja2
     import markupsafe
 
-__all__ = ["FOLDER", "Cell", "Column", "Group", "Table", "TableRow", "environment", "status_class", "trusted"]
+__all__ = [
+    "FOLDER",
+    "Cell",
+    "Column",
+    "Group",
+    "Table",
+    "TableRow",
+    "build_environment",
+    "environment",
+    "json_script",
+    "status_class",
+    "trusted",
+]
 
 FOLDER = Path(__file__).parent
 """The folder of the templates (a dashboard's ``FileSystemLoader`` may list it after its own)."""
@@ -130,23 +143,34 @@ def json_script(text: str) -> markupsafe.Markup:
     return markupsafe.Markup(re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group()], text))
 
 
-@functools.cache
-def environment() -> jinja2.Environment:
-    """The shared Jinja2 environment: autoescaping on for every template, undefined names are
-    errors (``StrictUndefined``), templates loaded from this package.
+def build_environment(*first: jinja2.BaseLoader) -> jinja2.Environment:
+    """A new environment like :func:`environment`'s whose templates are looked up in the loaders
+    ``first`` before this package's (a dashboard's pages, which may extend ``layout.html`` and
+    import the partials).
 
-    Filters: ``json_script`` (see :func:`json_script`), ``status_class`` (see :func:`status_class`).
+    Example:
+        >>> env = build_environment(jinja2.PackageLoader("mypkg", "templates"))  # doctest: +SKIP
     """
     import jinja2
 
+    loader = jinja2.ChoiceLoader([*first, jinja2.FileSystemLoader(FOLDER)])
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(FOLDER),
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=False,
     )
     env.filters["json_script"] = json_script
     env.filters["status_class"] = status_class
     return env
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared Jinja2 environment of this package's templates (made once): autoescaping on
+    for every template, undefined names are errors (``StrictUndefined``).
+
+    Filters: ``json_script`` (see :func:`json_script`), ``status_class`` (see :func:`status_class`).
+    """
+    return build_environment()
