@@ -89,6 +89,10 @@ def create_app(settings: UiSettings) -> FastAPI:
     def plotly_js() -> FileResponse:
         return FileResponse(plotly_js_path(), media_type="text/javascript", headers=_CACHE)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)  # pages say they have none; other clients ask anyway
+
     _errors(app)
     return app
 

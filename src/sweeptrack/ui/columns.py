@@ -22,7 +22,6 @@ _ORDER = {
     "experiment": "experiment",
     "status": "status",
     "started": "start_time",
-    "duration": "end_time",
     "trial": "trial_number",
 }
 _SUMMARIES = ("last", "min", "max", "count")
@@ -75,11 +74,12 @@ def cell(run: Run, column: str, liveness: Liveness, now: int) -> Any:
     }[key]()
 
 
-def order_key(column: str) -> str:
-    """The order-by field that sorts a column."""
+def order_key(column: str) -> str | None:
+    """The order-by field that sorts a column; None for one the filter language cannot order by
+    (the duration)."""
     entity, key, summary = _split(column)
     if not entity:
-        return _ORDER[key]
+        return _ORDER.get(key)
     text = f"{entity}.{_quoted(key)}"
     return text + (f".{summary}" if summary and summary != "last" else "")
 

@@ -103,9 +103,11 @@ def runs(
     )
 
 
-def _sort_link(state: dict[str, str], column: str, current: str) -> dict[str, str]:
+def _sort_link(state: dict[str, str], column: str, current: str) -> dict[str, str] | None:
     """The header link of a column: sorts by it, or flips the direction when it already does."""
     key = order_key(column)
+    if key is None:
+        return None
     words = current.strip().rsplit(" ", 1)
     field, direction = (
         (words[0], words[1].upper())
