@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -136,7 +137,7 @@ def runs_csv(
     query, found_sweep = _query(store, experiment, sweep, filter, order, 1, 500)
     runs: list[Any] = []
     while len(runs) < CSV_MAX_ROWS:
-        result = run_page(store, RunsQuery(**{**_fields(query), "offset": len(runs)}))
+        result = run_page(store, replace(query, offset=len(runs)))
         if result.error is not None:
             raise result.error
         assert result.page is not None
@@ -152,10 +153,6 @@ def runs_csv(
     text = render(Report(tables=(table,)), Format.CSV)
     headers = {"Content-Disposition": 'attachment; filename="runs.csv"'}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _fields(query: RunsQuery) -> dict[str, Any]:
-    return {name: getattr(query, name) for name in RunsQuery.__dataclass_fields__}
 
 
 @router.get("/login", response_class=HTMLResponse)
