@@ -1,7 +1,7 @@
 # Every target builds what it needs from nothing: a virtual environment in .venv (or $VENV),
 # Debian packages where a target needs them, and a running PostgreSQL for the tests.
-# The demo installs only what it runs (sweeptrack and scikit-learn); the test targets add the dev
-# tools (pytest, ruff, mypy, torch, Lightning, transformers, Keras, Ray, Selenium) on top of the same environment.
+# The demo installs what it runs (sweeptrack, scikit-learn, the dashboard); the test targets add the
+# dev tools (pytest, ruff, mypy, torch, Lightning, transformers, Keras, Ray, Selenium) on top of the same environment.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,12 +11,12 @@ PIP := $(PY) -m pip install -qq --disable-pip-version-check
 DB ?= sqlite:///sweeptrack.db
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test lint typecheck layers pytest postgres chromium bench clean
+.PHONY: demo test lint typecheck layers pytest postgres chromium bench bench-ui clean
 
 $(DEMO_STAMP): pyproject.toml
-	@echo "installing sweeptrack and scikit-learn into $(VENV) ..."
+	@echo "installing sweeptrack, scikit-learn and the dashboard's packages into $(VENV) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PIP) -e '.[examples]'
+	@$(PIP) -e '.[examples,ui]'
 	@touch $@
 
 $(DEV_STAMP): $(DEMO_STAMP)
@@ -37,6 +37,8 @@ demo: $(DEMO_STAMP)
 	@$(VENV)/bin/sweeptrack --db $(DB) sweep run sweeps/quickstart.yaml
 	@echo "writing the sweep's HTML report ..."
 	@$(VENV)/bin/sweeptrack --db $(DB) report quickstart --out $(DEMO_REPORT)
+	@echo "to browse the runs and the sweep in the dashboard (http://127.0.0.1:8080/):"
+	@echo "  $(VENV)/bin/sweeptrack --db $(DB) ui"
 
 # PostgreSQL for the postgres-marked tests: started if it is installed and down, installed if absent.
 postgres:
@@ -65,6 +67,9 @@ test: lint typecheck layers pytest
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_tracking.py
+
+bench-ui: $(DEV_STAMP) postgres
+	$(PY) benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,7 @@ from sweeptrack.cli.report import report
 from sweeptrack.cli.reproduce import reproduce
 from sweeptrack.cli.runs import runs
 from sweeptrack.cli.sweep import sweep
+from sweeptrack.cli.ui import ui
 from sweeptrack.core.errors import SpecProblems, SweepTrackError
 
 __all__ = ["cli", "main"]
@@ -110,6 +111,7 @@ cli.add_command(submit)
 cli.add_command(jobs)
 cli.add_command(models)
 cli.add_command(reproduce)
+cli.add_command(ui)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -35,7 +35,7 @@ from sweeptrack.core.model import (
     SweepState,
 )
 
-__all__ = ["KeysInScope", "Store"]
+__all__ = ["KeysInScope", "MetricSeries", "RunCounts", "RunsPage", "Store"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +45,40 @@ class KeysInScope:
     metrics: tuple[str, ...]
     params: tuple[str, ...]
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunsPage:
+    """One page of a run search and how many runs match: all of them, or with ``more`` at least
+    ``total`` (counting stopped there: a count is a scan of every match)."""
+
+    runs: tuple[Run, ...]
+    total: int
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSeries:
+    """A metric's points for drawing: every point, or with ``downsampled`` two per bucket (the
+    lowest and the highest value), so spikes survive. ``values`` hold None for NaN; ``total`` is
+    how many points were logged in the range."""
+
+    key: str
+    steps: tuple[int, ...]
+    values: tuple[float | None, ...]
+    total: int
+    downsampled: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCounts:
+    """The live (not deleted) runs of one experiment and sweep (None: outside any sweep) by
+    status, and the latest start, end or heartbeat among them (ms)."""
+
+    experiment: str
+    sweep_id: str | None
+    counts: Mapping[str, int]
+    last_activity: int | None
 
 
 class Store(abc.ABC):
@@ -203,6 +237,41 @@ class Store(abc.ABC):
     ) -> list[Run]:
         """Runs matching a filter string, ordered (default: newest first). ``deleted``: False
         (the default) the live runs only, True the soft-deleted ones only, None both."""
+
+    @abc.abstractmethod
+    def runs_page(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        deleted: bool | None = False,
+        count_up_to: int | None = 1000,
+    ) -> RunsPage:
+        """Runs ``offset`` to ``offset + limit`` of a search (as :meth:`search_runs` orders them)
+        and the number that match, counted up to ``offset + limit + count_up_to`` (None: all);
+        ``deleted``: False live runs, True deleted ones, None all."""
+
+    @abc.abstractmethod
+    def metric_series(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int = 1000,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> MetricSeries:
+        """One metric of one run between steps ``start`` and ``end`` (inclusive; None: open),
+        downsampled in the database to about ``max_points`` points when it has more."""
+
+    @abc.abstractmethod
+    def run_counts(self, sweep: str | None = None) -> list[RunCounts]:
+        """Live runs counted by experiment, sweep and status (one aggregate read); only the
+        runs of the sweep with this id when ``sweep`` is given."""
 
     @abc.abstractmethod
     def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:

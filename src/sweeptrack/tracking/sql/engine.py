@@ -80,11 +80,22 @@ def make_engine(url: URL) -> Engine:
     cannot write is opened read-only (see :func:`read_only_reason`)."""
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # psycopg prepares a statement run five times; PostgreSQL may then plan it once for any
+        # values (a generic plan), which for a filter of EXISTS on params walks the wrong index:
+        # 400 ms instead of 10. Plan every execution for its values instead.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def read_only_reason(engine: Engine) -> str | None:

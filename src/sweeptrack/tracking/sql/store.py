@@ -26,10 +26,10 @@ from sweeptrack.core.model import (
     SweepState,
     encode_param,
 )
-from sweeptrack.tracking.sql import edits, errors, ingest, migrate, reads, sweeps
+from sweeptrack.tracking.sql import edits, errors, ingest, migrate, pages, reads, sweeps
 from sweeptrack.tracking.sql import schema as t
 from sweeptrack.tracking.sql.engine import WRITE, make_engine, parse_db_url, read_only_reason, sqlite_path
-from sweeptrack.tracking.store import KeysInScope, Store
+from sweeptrack.tracking.store import KeysInScope, MetricSeries, RunCounts, RunsPage, Store
 
 __all__ = ["SqlStore"]
 
@@ -439,6 +439,47 @@ class SqlStore(Store):
                 limit=limit,
                 deleted=deleted,
             )
+
+    def runs_page(
+        self,
+        *,
+        experiment: str | None = None,
+        sweep: str | None = None,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        deleted: bool | None = False,
+        count_up_to: int | None = 1000,
+    ) -> RunsPage:
+        with self._read() as conn:
+            return pages.runs_page(
+                conn,
+                experiment=experiment,
+                sweep=sweep,
+                filter=filter,
+                order_by=order_by,
+                limit=limit,
+                offset=offset,
+                deleted=deleted,
+                count_up_to=count_up_to,
+            )
+
+    def metric_series(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int = 1000,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> MetricSeries:
+        with self._read() as conn:
+            return pages.metric_series(conn, run_id, key, max_points=max_points, start=start, end=end)
+
+    def run_counts(self, sweep: str | None = None) -> list[RunCounts]:
+        with self._read() as conn:
+            return pages.run_counts(conn, sweep)
 
     def keys_in_scope(self, *, experiment: str | None = None, sweep: str | None = None) -> KeysInScope:
         with self._read() as conn:
