@@ -65,13 +65,18 @@ class Browser:
         return value
 
     def click(self, selector: str) -> None:
+        """Click what leads to another page (or reloads this one) and wait until that page is ready."""
+        self.js("window.leftBehind = true")  # gone once the next document has replaced this one
         for _ in range(3):  # a live page may have redrawn the element between finding and clicking
             try:
                 self.driver.find_element(By.CSS_SELECTOR, selector).click()
                 break
             except StaleElementReferenceException:
                 time.sleep(0.1)
-        self.wait("return document.readyState === 'complete' && document.body.dataset.ready === 'true'")
+        self.wait(
+            "return window.leftBehind === undefined && document.readyState === 'complete'"
+            " && document.body.dataset.ready === 'true'"
+        )
 
     def errors(self) -> list[str]:
         collected = list(self.js("return window.uiErrors || ['no error collector on the page']"))
