@@ -10,6 +10,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(PY) -m pip install -qq --disable-pip-version-check
 DB ?= sqlite:///sweeptrack.db
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# The browser tests leave their screenshots here (test-output/dashboard/*.png), kept after the run.
+export SWEEPTRACK_TEST_OUTPUT ?= $(CURDIR)/test-output
 
 .PHONY: demo test lint typecheck layers pytest postgres chromium bench bench-ui clean
 
@@ -72,4 +74,4 @@ bench-ui: $(DEV_STAMP) postgres
 	$(PY) benchmarks/bench_ui.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache test-output
