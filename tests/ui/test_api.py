@@ -87,6 +87,8 @@ def test_compare_shows_the_dataset_and_package_that_differ(client: TestClient, s
     differing = {(row["section"], row["key"]) for row in body["rows"] if row["differs"]}
     assert {("datasets", "train"), ("packages", "numpy"), ("params", "lr")} <= differing
     assert ("packages", "torch") not in differing
+    page = client.get("/compare", params={"runs": [sample.baseline, sample.candidate]}).text
+    assert "datasets: 1 differs" in page and "packages: 1 differs" in page
     one = client.get("/api/compare", params={"runs": sample.baseline})
     assert one.status_code == 400 and "2 to 20" in one.json()["detail"]
 
