@@ -124,6 +124,8 @@ def test_home_sweep_run_compare(page: Browser, sample: Sample) -> None:
     page.js(f"Plotly.relayout({loss}, {{'xaxis.range': [100, 300]}});")
     page.wait("return document.querySelector(\".curve[data-key='loss']\").dataset.detail === 'full'")
     assert page.js("return document.querySelector(\".curve[data-key='loss']\").dataset.points") == "201"
+    title = page.wait("return document.querySelector(\".curve[data-key='loss'] .gtitle\").textContent")
+    assert title == "loss (steps 100-300 at full detail)"
     assert page.texts("#datasets tbody td:first-child") == ["train"]
     page.js("document.getElementById('curves-section').scrollIntoView()")
     page.screenshot("4-run-zoomed")

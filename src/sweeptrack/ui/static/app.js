@@ -79,7 +79,9 @@
   /* -- curves -------------------------------------------------------------------------- */
   function curveLayout(title) {
     return {
-      title: { text: plain(title), x: 0.01, xanchor: 'left' }, height: 320, margin: { t: 40, r: 20, b: 40, l: 60 },
+      // The title sits just above the plot area, under the mode bar (which shows at the top on hover).
+      title: { text: plain(title), x: 0.01, xanchor: 'left', yref: 'paper', y: 1.02, yanchor: 'bottom' },
+      height: 340, margin: { t: 64, r: 20, b: 40, l: 60 },
       xaxis: { title: { text: 'step' } }, showlegend: true, legend: { orientation: 'h' }
     };
   }
@@ -97,6 +99,7 @@
       holder.appendChild(div);
       var note = series.downsampled ? ' (' + series.total + ' points, downsampled)' : '';
       var full = trace(series, key);
+      div.dataset.title = key + note;
       Plotly.newPlot(div, [full], curveLayout(key + note), PLOT_CONFIG).then(function () {
         div.on('plotly_relayout', function (change) { zoom(div, runId, key, change, full); });
         div.dataset.drawn = 'true';
@@ -107,6 +110,7 @@
   function zoom(div, runId, key, change, full) {
     if (change['xaxis.autorange']) {
       Plotly.restyle(div, { x: [full.x], y: [full.y] }, [0]);
+      Plotly.relayout(div, { 'title.text': plain(div.dataset.title) });
       div.dataset.detail = 'overview';
       return;
     }
@@ -118,6 +122,8 @@
       '?start=' + Math.floor(start) + '&end=' + Math.ceil(end);
     api('GET', url).then(function (series) {
       Plotly.restyle(div, { x: [series.steps], y: [series.values.map(num)] }, [0]);
+      var shown = series.downsampled ? ' downsampled' : ' at full detail';
+      Plotly.relayout(div, { 'title.text': plain(key + ' (steps ' + Math.floor(start) + '-' + Math.ceil(end) + shown + ')') });
       div.dataset.detail = series.downsampled ? 'downsampled' : 'full';
       div.dataset.points = String(series.steps.length);
     });
